@@ -1,0 +1,150 @@
+"""One call at the top of every notebook: seeds, threads, plot defaults and the device.
+
+    from course_lib import setup
+    env = setup(seed=0)
+
+prints one line such as
+
+    Python 3.11.7 · NumPy 2.4.6 · PyTorch 2.13.0 · device cpu (no CUDA or Apple MPS found)
+    · 2 threads · seed 0
+
+(on one line).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from course_lib.scratch.validate import check_int
+
+#: Environment variables the course reads.
+DEVICE_ENV = "COURSE_DEVICE"      # "cpu", "cuda", "cuda:1", "mps": overrides the automatic choice
+THREADS_ENV = "COURSE_THREADS"    # number of CPU threads for PyTorch
+
+
+@dataclass
+class CourseEnv:
+    """What :func:`setup` chose. ``rng`` is a NumPy Generator seeded with ``seed``."""
+
+    seed: int
+    device: object            # torch.device
+    device_reason: str
+    threads: int
+    rng: np.random.Generator = field(repr=False)
+    summary: str = ""
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python's ``random``, NumPy's global RNG and PyTorch (CPU and CUDA).
+
+    Returns a fresh ``np.random.Generator`` seeded with ``seed``: prefer passing it (or
+    seeds) explicitly over relying on global state.
+    """
+    seed = check_int(seed, "seed_everything", "seed", low=0, high=2**32 - 1)
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return np.random.default_rng(seed)
+
+
+def choose_device(requested: str | None = None) -> tuple[object, str]:
+    """Pick the device: ``requested`` or ``$COURSE_DEVICE`` if set, else CUDA, then MPS, then CPU.
+
+    Returns ``(torch.device, reason)`` where ``reason`` says why in a few words. Asking for a
+    device that is not available raises ``RuntimeError`` naming what is available.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    requested = requested if requested is not None else os.environ.get(DEVICE_ENV) or None
+    if requested:
+        try:
+            dev = torch.device(requested)
+        except RuntimeError as e:
+            raise ValueError(f"setup: {DEVICE_ENV} must name a torch device such as 'cpu', "
+                             f"'cuda' or 'mps', got {requested!r} ({e})") from None
+        available = {"cpu": True, "cuda": cuda, "mps": mps}.get(dev.type, False)
+        if not available:
+            have = ", ".join(k for k, v in (("cuda", cuda), ("mps", mps), ("cpu", True)) if v)
+            raise RuntimeError(f"setup: device {requested!r} was requested (via argument or "
+                               f"{DEVICE_ENV}) but is not available here; available: {have}")
+        return dev, f"requested via {DEVICE_ENV}" if os.environ.get(DEVICE_ENV) else "requested"
+    if cuda:
+        return torch.device("cuda"), f"CUDA found: {torch.cuda.get_device_name(0)}"
+    if mps:
+        return torch.device("mps"), "Apple MPS found"
+    return torch.device("cpu"), "no CUDA or Apple MPS found"
+
+
+def default_threads() -> int:
+    """CPU threads for PyTorch: ``$COURSE_THREADS`` if set, else the usable cores (at most 8)."""
+    env = os.environ.get(THREADS_ENV)
+    if env:
+        try:
+            return check_int(int(env), "setup", THREADS_ENV, low=1)
+        except ValueError:
+            raise ValueError(f"setup: {THREADS_ENV} must be a positive integer, "
+                             f"got {env!r}") from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def set_plot_defaults() -> None:
+    """Matplotlib defaults shared by every chapter: readable sizes, no top/right spines."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "figure.figsize": (6.4, 4.0),
+        "figure.dpi": 90,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "image.cmap": "viridis",
+        "font.size": 10,
+    })
+
+
+def setup(seed: int = 0, *, threads: int | None = None, device: str | None = None,
+          quiet: bool = False) -> CourseEnv:
+    """Prepare a notebook: seed everything, set threads and plot defaults, choose the device.
+
+    Args:
+        seed: seed for Python, NumPy and PyTorch (0 ≤ seed < 2**32).
+        threads: PyTorch CPU threads; default ``$COURSE_THREADS`` or the usable cores (≤ 8).
+        device: force a device ("cpu", "cuda", "mps"); default ``$COURSE_DEVICE`` or automatic
+            (CUDA, then Apple MPS, then CPU).
+        quiet: do not print the summary line.
+
+    Returns:
+        A :class:`CourseEnv` with ``seed``, ``device``, ``threads``, ``rng`` and ``summary``.
+    """
+    import torch
+
+    rng = seed_everything(seed)
+    n_threads = default_threads() if threads is None else check_int(threads, "setup", "threads",
+                                                                       low=1)
+    torch.set_num_threads(n_threads)
+    set_plot_defaults()
+    dev, reason = choose_device(device)
+    summary = (f"Python {platform.python_version()} · NumPy {np.__version__} · "
+               f"PyTorch {torch.__version__} · device {dev} ({reason}) · "
+               f"{n_threads} thread{'s' if n_threads > 1 else ''} · seed {seed}")
+    if not quiet:
+        print(summary)
+    return CourseEnv(seed=seed, device=dev, device_reason=reason, threads=n_threads, rng=rng,
+                     summary=summary)

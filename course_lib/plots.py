@@ -1,0 +1,176 @@
+"""Plot helpers reused across chapters: image grids, decision boundaries, loss surfaces
+with optimisation paths, and curves such as loss against step.
+
+Every helper draws into ``ax`` when given one, else into a new figure, and returns the
+Axes (or the Figure for grids) so a notebook can add to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from course_lib.scratch.validate import as_array, check_int
+
+
+def image_grid(images, labels: Sequence | None = None, *, ncols: int = 8, cmap: str = "gray",
+               title: str | None = None, size: float = 1.2, vmin: float | None = None,
+               vmax: float | None = None):
+    """Show images in a grid.
+
+    Args:
+        images: (N, H, W) grayscale, (N, H, W, 3) RGB, or (N, H*W) with square H = W.
+        labels: N captions (numbers or strings), optional.
+        ncols: images per row.
+        size: inches per image.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    imgs = as_array(images, "image_grid", "images", ndim=(2, 3, 4))
+    if imgs.ndim == 2:  # flattened square images
+        side = int(round(np.sqrt(imgs.shape[1])))
+        if side * side != imgs.shape[1]:
+            raise ValueError(f"image_grid: flattened images must have a square number of pixels, "
+                             f"got {imgs.shape[1]} per image")
+        imgs = imgs.reshape(-1, side, side)
+    if imgs.ndim == 4 and imgs.shape[-1] not in (3, 4):
+        raise ValueError(f"image_grid: 4-D images must be (N, H, W, 3 or 4), got {imgs.shape}")
+    if labels is not None and len(labels) != len(imgs):
+        raise ValueError(f"image_grid: got {len(imgs)} images but {len(labels)} labels")
+    ncols = check_int(ncols, "image_grid", "ncols", low=1)
+    n = len(imgs)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    height = size * nrows + (0.3 if title else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(imgs[i], cmap=cmap, vmin=vmin, vmax=vmax)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X, y, *, ax=None,
+                      resolution: int = 200, padding: float = 0.5, alpha: float = 0.3,
+                      title: str | None = None):
+    """Colour the plane by a classifier's prediction and scatter the data on top.
+
+    Args:
+        predict: maps (M, 2) points to (M,) integer class labels.
+        X: (N, 2) inputs; y: (N,) integer labels.
+        resolution: grid points per axis.
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    X = as_array(X, "decision_boundary", "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"decision_boundary: X must be (N, 2), got shape {X.shape}")
+    y = as_array(y, "decision_boundary", "y", ndim=1)
+    if len(y) != len(X):
+        raise ValueError(f"decision_boundary: X has {len(X)} rows but y has {len(y)} labels")
+    if ax is None:
+        _, ax = plt.subplots()
+    (x0, y0), (x1, y1) = X.min(0) - padding, X.max(0) + padding
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    Z = np.asarray(predict(grid)).reshape(gx.shape)
+    ax.contourf(gx, gy, Z, alpha=alpha, cmap="coolwarm", levels=np.arange(Z.max() + 2) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=20)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def loss_surface(f: Callable[[np.ndarray, np.ndarray], np.ndarray], xlim: tuple[float, float],
+                 ylim: tuple[float, float], *, paths: Mapping[str, np.ndarray] | None = None,
+                 ax=None, levels: int = 30, log_levels: bool = True, n: int = 200,
+                 title: str | None = None):
+    """Contour plot of a 2-D function with optimisation paths drawn on it.
+
+    Args:
+        f: vectorised ``f(X, Y) -> Z`` on meshgrid arrays.
+        xlim, ylim: plot ranges.
+        paths: ``{label: (T, 2) array of iterates}``; each drawn as a line with markers,
+            its start marked with a circle and its end with a star.
+        levels: number of contour levels; ``log_levels`` spaces them logarithmically
+            (useful for ill-conditioned bowls and Rosenbrock).
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    X, Y = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
+    Z = np.asarray(f(X, Y), dtype=np.float64)
+    if Z.shape != X.shape:
+        raise ValueError(f"loss_surface: f must be vectorised and return shape {X.shape}, "
+                         f"got {Z.shape}")
+    if log_levels:
+        lo = max(Z.min(), 0) + 1e-3 * (Z.max() - Z.min() + 1e-12)
+        lv = np.geomspace(lo, Z.max(), levels) if Z.min() >= 0 else levels
+    else:
+        lv = levels
+    ax.contour(X, Y, Z, levels=lv, cmap="viridis", linewidths=0.8)
+    for label, path in (paths or {}).items():
+        p = as_array(path, "loss_surface", f"paths[{label!r}]", ndim=2)
+        if p.shape[1] != 2:
+            raise ValueError(f"loss_surface: paths[{label!r}] must be (T, 2), got {p.shape}")
+        line, = ax.plot(p[:, 0], p[:, 1], ".-", ms=3, lw=1, label=label)
+        ax.plot(*p[0], "o", color=line.get_color())
+        ax.plot(*p[-1], "*", ms=10, color=line.get_color())
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    if paths:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "step",
+                ylabel: str = "", logy: bool = False, ax=None, title: str | None = None,
+                x: Sequence[float] | None = None):
+    """Plot named curves (e.g. loss per step for several optimisers) on one Axes.
+
+    Args:
+        curves: ``{label: values}``; each a 1-D sequence.
+        x: shared x values, default 0, 1, 2, ...
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if not curves:
+        raise ValueError("plot_curves: curves must hold at least one {label: values} entry")
+    if ax is None:
+        _, ax = plt.subplots()
+    for label, values in curves.items():
+        v = as_array(values, "plot_curves", f"curves[{label!r}]", ndim=1)
+        xs = np.arange(len(v)) if x is None else np.asarray(x)[: len(v)]
+        ax.plot(xs, v, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
