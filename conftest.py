@@ -43,8 +43,9 @@ def pytest_terminal_summary(terminalreporter):
     for path, seconds in sorted(_notebook_seconds.items()):
         tr.write_line(f"{seconds:7.1f} s  {path}")
     for path, seconds in _over_budget():
+        budget = os.environ.get("COURSE_NOTEBOOK_BUDGET_S", "60")
         tr.write_line(f"TOO SLOW: {path} took {seconds:.1f} s, over the budget "
-                      f"COURSE_NOTEBOOK_BUDGET_S={os.environ.get('COURSE_NOTEBOOK_BUDGET_S', '60')}")
+                      f"COURSE_NOTEBOOK_BUDGET_S={budget}")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -88,6 +88,9 @@ def _compare(got, expected, rtol: float, atol: float, path: str = "") -> str | N
         return None
     if got is None:
         return f"returned None{where}; did you forget a `return` statement?"
+    if isinstance(got, (tuple, list)) and np.ndim(expected) > 0:
+        return (f"expected one array of shape {np.shape(expected)}{where}, "
+                f"got a {type(got).__name__} of {len(got)} items")
     try:
         g = _as_array(got)
         e = _as_array(expected)

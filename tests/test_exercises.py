@@ -1,0 +1,104 @@
+"""The exercise-check engine: friendly verdicts, never a crash, strict mode for the suite."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.exercises import STRICT_ENV, ExerciseFailed, check_function
+
+
+def reference(A, B):
+    return A @ B
+
+
+def make_inputs(rng):
+    n, k, m = rng.integers(1, 5, size=3)
+    return rng.normal(size=(n, k)), rng.normal(size=(k, m))
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "0")
+
+
+def run(fn, **kw):
+    return check_function(fn, reference, make_inputs, name="matmul", **kw)
+
+
+def test_correct_function_passes(capsys):
+    v = run(lambda A, B: np.einsum("ik,kj->ij", A, B))
+    assert v and v.passed
+    assert "✅ matmul: passed 5 random tests" in capsys.readouterr().out
+
+
+def test_torch_tensor_results_are_accepted():
+    assert run(lambda A, B: torch.from_numpy(A) @ torch.from_numpy(B))
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (lambda A, B: (A @ B).T, "wrong shape"),
+    (lambda A, B: A @ B + 1e-3, "wrong value at index"),
+    (lambda A, B: None, "did you forget a `return`"),
+    (lambda A, B: "abc", "expected numbers"),
+    (lambda A, B: A @ B * np.nan, "NaN or inf"),
+    (lambda A, B: A.dot(B.T.T.T), "raised ValueError"),
+    (lambda A, B: (A @ B, A), "got a tuple of 2 items"),
+])
+def test_wrong_functions_get_a_verdict_not_a_crash(fn, expected, capsys):
+    v = run(fn, hint="use @")
+    assert not v
+    out = capsys.readouterr().out
+    assert expected in out and "❌" in out
+    if "raised" not in expected:
+        assert "Hint: use @" in out
+
+
+def test_not_implemented_is_not_done_yet():
+    def stub(A, B):
+        raise NotImplementedError
+
+    v = run(stub)
+    assert not v and "not done yet" in v.message
+
+
+def test_not_a_function():
+    v = run(np.eye(3))
+    assert not v and "expected a function" in v.message
+
+
+def test_learner_cannot_corrupt_the_reference():
+    def mutating(A, B):
+        out = A @ B
+        A[:] = 0
+        return out
+
+    assert run(mutating)
+
+
+def test_tuple_outputs_and_custom_compare():
+    def ref(x):
+        return x.sum(), x.max()
+
+    v = check_function(lambda x: (x.sum(), x.max()), ref, lambda rng: (rng.normal(size=4),),
+                       name="pair")
+    assert v
+    v = check_function(lambda x: (x.sum(), x.min()), ref, lambda rng: (rng.normal(size=4),),
+                       name="pair")
+    assert not v and "output [1]" in v.message
+    sign_free = check_function(lambda x: -x, lambda x: x, lambda rng: (rng.normal(size=3),),
+                               name="sign", compare=lambda g, e, args:
+                               None if np.allclose(np.abs(g), np.abs(e)) else "differs")
+    assert sign_free
+
+
+def test_verdict_is_deterministic():
+    a = run(lambda A, B: A @ B + (A.shape[0] == 3))
+    b = run(lambda A, B: A @ B + (A.shape[0] == 3))
+    assert a.message == b.message
+
+
+def test_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(ExerciseFailed, match="wrong shape"):
+        run(lambda A, B: (A @ B).T)
+    assert run(lambda A, B: A @ B)
