@@ -102,3 +102,9 @@ def test_strict_mode_raises(monkeypatch):
     with pytest.raises(ExerciseFailed, match="wrong shape"):
         run(lambda A, B: (A @ B).T)
     assert run(lambda A, B: A @ B)
+
+
+def test_strict_false_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "1")
+    v = run(lambda A, B: (A @ B).T, strict=False)
+    assert not v and "wrong shape" in v.message

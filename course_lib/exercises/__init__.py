@@ -119,10 +119,10 @@ def _strict() -> bool:
     return os.environ.get(STRICT_ENV, "") not in ("", "0", "false", "False")
 
 
-def _finish(name: str, passed: bool, message: str) -> Verdict:
+def _finish(name: str, passed: bool, message: str, strict: bool | None = None) -> Verdict:
     print(message)
     verdict = Verdict(name, passed, message)
-    if not passed and _strict():
+    if not passed and (_strict() if strict is None else strict):
         raise ExerciseFailed(message)
     return verdict
 
@@ -130,7 +130,7 @@ def _finish(name: str, passed: bool, message: str) -> Verdict:
 def check_function(fn: Callable, reference: Callable,
                    make_inputs: Callable[[np.random.Generator], tuple], *, name: str,
                    trials: int = 5, rtol: float = 1e-7, atol: float = 1e-9, hint: str = "",
-                   compare: Callable | None = None) -> Verdict:
+                   compare: Callable | None = None, strict: bool | None = None) -> Verdict:
     """Test a learner's function against a reference on seeded random inputs.
 
     Args:
@@ -146,6 +146,8 @@ def check_function(fn: Callable, reference: Callable,
         compare: optional ``compare(got, expected, args) -> str | None`` replacing the default
             elementwise comparison (return None when the result is acceptable, else a
             sentence saying what is wrong), e.g. for answers defined only up to sign.
+        strict: raise :class:`ExerciseFailed` on failure; default: ``$COURSE_STRICT_CHECKS``.
+            Pass ``strict=False`` to show what a failing verdict looks like.
 
     Returns:
         A :class:`Verdict`. The verdict is printed. In strict mode a failure also raises
@@ -153,7 +155,7 @@ def check_function(fn: Callable, reference: Callable,
     """
     if not callable(fn):
         return _finish(name, False, f"❌ {name}: expected a function, got {type(fn).__name__}. "
-                                    f"Pass the function itself, without calling it.")
+                                    f"Pass the function itself, without calling it.", strict)
     seed = zlib.crc32(name.encode())
     for t in range(trials):
         args = make_inputs(np.random.default_rng([seed, t]))
@@ -164,13 +166,14 @@ def check_function(fn: Callable, reference: Callable,
             got = fn(*_copy(args))
         except NotImplementedError:
             return _finish(name, False, f"⏳ {name}: not done yet: your function raises "
-                                        f"NotImplementedError. Replace that line with your code.")
+                                        f"NotImplementedError. Replace that line with your "
+                                        f"code.", strict)
         except Exception as err:  # noqa: BLE001 - the learner's code may raise anything
             frame = traceback.extract_tb(err.__traceback__)[-1]
             return _finish(name, False,
                            f"❌ {name}: your function raised {type(err).__name__}: {err}\n"
                            f"   on inputs {_describe(args)} (line {frame.lineno}: "
-                           f"{frame.line})" + (f"\n   Hint: {hint}" if hint else ""))
+                           f"{frame.line})" + (f"\n   Hint: {hint}" if hint else ""), strict)
         if compare is not None:
             problem = compare(got, expected, args)
         else:
@@ -178,6 +181,6 @@ def check_function(fn: Callable, reference: Callable,
         if problem:
             return _finish(name, False,
                            f"❌ {name}: test {t + 1} of {trials}, inputs {_describe(args)}: "
-                           f"{problem}" + (f"\n   Hint: {hint}" if hint else ""))
+                           f"{problem}" + (f"\n   Hint: {hint}" if hint else ""), strict)
     return _finish(name, True, f"✅ {name}: passed {trials} random tests "
-                               f"(e.g. inputs {_describe(args)})")
+                               f"(e.g. inputs {_describe(args)})", strict)
