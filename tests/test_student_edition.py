@@ -102,8 +102,7 @@ def _exercise_cells(nb):
     return [setup, *section]
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not p.name.startswith("00")],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_student_exercises_run_and_report_not_done(path, tmp_path):
     """A learner who runs the exercise section of the student edition gets verdicts, not errors."""
     import nbformat
@@ -121,5 +120,5 @@ def test_student_exercises_run_and_report_not_done(path, tmp_path):
         os.environ["COURSE_STRICT_CHECKS"] = env_before or "1"
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     n_stubs = sum("exercise" in c.metadata.get("tags", []) for c in nb.cells)
-    assert n_stubs >= 3
+    assert n_stubs >= (1 if path.name.startswith("00") else 3)
     assert text.count("not done yet") >= n_stubs, text
