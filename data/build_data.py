@@ -35,6 +35,10 @@ their wheels unpacked::
     /tmp/buildvenv/bin/pip install numpy pillow opencc matplotlib scikit-learn
     /tmp/buildvenv/bin/python data/build_data.py --src /tmp/src
 
+The committed files were built with Python 3.11, numpy 2.4.6, pillow 13.0.0, OpenCC 1.4.2,
+matplotlib 3.11.2 and scikit-learn 1.9.1; a rebuild with these versions is byte-identical
+(other versions of pillow/libjpeg or liblzma may change a few bytes, not the content).
+
 R data files (``.rdb``/``.rdx`` lazy-load databases) are read by a small reader for R's XDR
 serialisation format written below -- no R installation is needed.
 
