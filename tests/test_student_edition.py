@@ -110,7 +110,7 @@ def test_student_exercises_run_and_report_not_done(path, tmp_path):
 
     write_student_edition(tmp_path, ROOT / "notebooks")
     student = json.loads((tmp_path / path.name).read_text(encoding="utf-8"))
-    nb = nbformat.from_dict({**student, "cells": _exercise_cells(student)})
+    nb = nbformat.reads(json.dumps({**student, "cells": _exercise_cells(student)}), as_version=4)
     env_before = os.environ.get("COURSE_STRICT_CHECKS")
     os.environ["COURSE_STRICT_CHECKS"] = "0"  # a learner's kernel, not the test suite's
     try:
