@@ -29,7 +29,8 @@ def check_logsumexp(fn, *, strict: bool | None = None) -> Verdict:
     """Check ``fn(x) -> array``: log Σ exp(x) over the last axis, shape ``x.shape[:-1]``,
     finite even for logits around ±1000."""
     return check_function(
-        fn, lambda x: info.logsumexp(x, axis=-1), _logits_inputs, name="log-sum-exp",
+        fn, lambda x: info.logsumexp(x, axis=-1), _logits_inputs, strict=strict,
+        name="log-sum-exp",
         trials=8, rtol=1e-10, atol=1e-10,
         hint="subtract m = x.max(axis=-1, keepdims=True) before exp, add m back after log "
              "(and drop the kept axis)")
@@ -54,7 +55,8 @@ def check_kl_divergence(fn, *, strict: bool | None = None) -> Verdict:
     """Check ``fn(p, q) -> array``: KL(p‖q) = Σ p log(p/q) over the last axis, with p having
     some zero entries (whose terms must count as 0)."""
     return check_function(
-        fn, info.kl_divergence, _kl_inputs, name="KL divergence", trials=6,
+        fn, info.kl_divergence, _kl_inputs, strict=strict,
+        name="KL divergence", trials=6,
         rtol=1e-9, atol=1e-12,
         hint="sum p * (log p - log q) over the last axis, counting terms with p == 0 as 0 "
              "(e.g. np.where(p > 0, ..., 0.0)); 0 * log 0 would give NaN")
@@ -72,6 +74,7 @@ def check_gaussian_nll(fn, *, strict: bool | None = None) -> Verdict:
     ½ log(2πσ²) + (x - μ)²/(2σ²) of (N,) arrays ``x`` and ``mu`` and a variance ``sigma2``."""
     return check_function(
         fn, lambda x, mu, s2: info.gaussian_nll(x, mu, s2), _nll_inputs,
+        strict=strict,
         name="Gaussian negative log-likelihood", trials=6, rtol=1e-10, atol=1e-12,
         hint="per sample 0.5 * np.log(2 * np.pi * sigma2) + (x - mu) ** 2 / (2 * sigma2), "
              "then the mean")
@@ -91,7 +94,8 @@ def check_cross_entropy_from_logits(fn, *, strict: bool | None = None) -> Verdic
     """Check ``fn(z, y) -> float``: the mean of -log softmax(z)[i, y_i] for logits (N, K) and
     integer labels (N,), finite for logits in the hundreds (as ``F.cross_entropy``)."""
     return check_function(
-        fn, _ce_reference, _ce_inputs, name="cross-entropy from logits", trials=6,
+        fn, _ce_reference, _ce_inputs, strict=strict,
+        name="cross-entropy from logits", trials=6,
         rtol=1e-9, atol=1e-9,
         hint="log softmax(z) = z - logsumexp(z) over axis 1 (with the max subtracted); "
              "pick column y_i of row i with [np.arange(N), y], negate and average")
