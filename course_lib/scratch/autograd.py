@@ -302,9 +302,10 @@ class Neuron:
     def __call__(self, x: Sequence[float | Value]) -> Value:
         """The neuron's output for inputs ``x`` (``n_in`` numbers or Values)."""
         x = _as_inputs(x, self.n_in, "Neuron")
-        z = self.b
-        for wi, xi in zip(self.w, x, strict=True):
-            z = z + wi * xi
+        z = self.w[0] * x[0]
+        for wi, xi in zip(self.w[1:], x[1:], strict=True):
+            z = z + wi * xi                          # z = Σᵢ wᵢ xᵢ ...
+        z = z + self.b                               #     ... + b
         if self.activation == "linear":
             return z
         return getattr(z, self.activation)()
