@@ -128,8 +128,11 @@ class Value:
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"Value: division by zero ({a!r} / 0)")
-        # out = a / b          ∂out/∂a = 1/b,  ∂out/∂b = -a/b²
-        return Value(a / b, parents=(self, other), op="/", local_grads=(1.0 / b, -a / (b * b)))
+        # out = a / b          ∂out/∂a = 1/b,  ∂out/∂b = -a/b² = -out/b
+        # (-out/b, not -a/(b*b): b*b under- or overflows for |b| < 1e-154 or > 1e154, and
+        # this is the form PyTorch uses, so x / x has a gradient of exactly 0 in both)
+        out = a / b
+        return Value(out, parents=(self, other), op="/", local_grads=(1.0 / b, -out / b))
 
     def __rtruediv__(self, other) -> Value:      # number / Value
         other = self._wrap(other)
