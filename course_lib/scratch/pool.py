@@ -1,0 +1,190 @@
+"""Max and average pooling from scratch (NumPy only): loops to read, im2col to run fast.
+
+Pooling slides a k × k window with stride s over every channel separately and keeps one
+number per window::
+
+    max:      out[n, c, i, j] = max_{a,b}  x_pad[n, c, s·i + a, s·j + b]
+    average:  out[n, c, i, j] = (1/k²) Σ_{a,b} x_pad[n, c, s·i + a, s·j + b]
+
+as ``torch.nn.functional.max_pool2d`` / ``avg_pool2d`` with their defaults: the stride
+defaults to k; padding p adds −inf (max) or zeros (average, which still divides by k², torch's
+``count_include_pad=True``) on every side and must be at most k/2. The output size is
+``⌊(H + 2p − k)/s⌋ + 1`` as for a convolution.
+
+Backward: average pooling spreads each output's gradient evenly, ``dout/k²``, over its
+window; max pooling sends it all to the one input that was the maximum (the first one on a
+tie, as torch does), so the forward pass remembers where each maximum was.
+
+Max pooling: Zhou & Chellappa, "Computation of optical flow using a neural network", 1988;
+Ranzato, Huang, Boureau & LeCun, CVPR 2007. Average ("subsampling") pooling: LeNet (LeCun et
+al. 1989, 1998).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.scratch.conv import _check_dout, _float, _pad, col2im, conv_output_size, im2col
+from course_lib.scratch.validate import check_int
+
+__all__ = ["max_pool2d_forward_loops", "max_pool2d_backward_loops",
+           "avg_pool2d_forward_loops", "avg_pool2d_backward_loops",
+           "max_pool2d_forward", "max_pool2d_backward",
+           "avg_pool2d_forward", "avg_pool2d_backward"]
+
+
+def _check_pool(x, kernel_size, stride, padding, where: str):
+    """Validate pooling arguments; return x, k, s, p and the output size (OH, OW)."""
+    x = _float(x, where, "x", 4)
+    k = check_int(kernel_size, where, "kernel_size", low=1)
+    s = k if stride is None else check_int(stride, where, "stride", low=1)
+    p = check_int(padding, where, "padding", low=0)
+    if 2 * p > k:
+        raise ValueError(f"{where}: padding must be at most kernel_size / 2 = {k / 2:g} "
+                         f"(as in torch), got {p}")
+    if min(x.shape[2], x.shape[3]) + 2 * p < k:
+        raise ValueError(f"{where}: the {k}x{k} window does not fit x {x.shape} with "
+                         f"padding {p}")
+    return x, k, s, p, conv_output_size(x.shape[2], k, p, s), conv_output_size(x.shape[3], k, p, s)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Loops
+# ---------------------------------------------------------------------------------------------
+
+def max_pool2d_forward_loops(x, kernel_size: int, stride: int | None = None,
+                             padding: int = 0) -> tuple[np.ndarray, tuple]:
+    """Max pooling with loops over (sample, channel, output row, output column).
+
+    Args:
+        x: (N, C, H, W); kernel_size k; stride s (default k); padding p ≤ k/2 (−inf values).
+
+    Returns:
+        ``out`` (N, C, OH, OW) and ``cache = (x.shape, argmax, k, s, p)`` where
+        ``argmax[n, c, i, j]`` is the flat index (a·k + b) of the maximum in its window.
+    """
+    x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "max_pool2d_forward_loops")
+    N, C = x.shape[:2]
+    x_pad = _pad(x, p, -np.inf)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    window = x_pad[n, c, s * i:s * i + k, s * j:s * j + k]   # (k, k)
+                    argmax[n, c, i, j] = np.argmax(window)                  # first maximum
+                    out[n, c, i, j] = window.flat[argmax[n, c, i, j]]
+    return out, (x.shape, argmax, k, s, p)
+
+
+def max_pool2d_backward_loops(dout, cache: tuple) -> np.ndarray:
+    """Backward of max pooling: each ``dout[n, c, i, j]`` goes to its window's maximum.
+
+    Args: dout: (N, C, OH, OW); cache: from :func:`max_pool2d_forward_loops`.
+    Returns: dx: (N, C, H, W) (summed where overlapping windows share a maximum).
+    """
+    (N, C, H, W), argmax, k, s, p = cache
+    dout = _check_dout(dout, argmax.shape, "max_pool2d_backward_loops")
+    dx_pad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+    OH, OW = argmax.shape[2:]
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    a, b = divmod(int(argmax[n, c, i, j]), k)               # row, column in window
+                    dx_pad[n, c, s * i + a, s * j + b] += dout[n, c, i, j]
+    return dx_pad[:, :, p:p + H, p:p + W]
+
+
+def avg_pool2d_forward_loops(x, kernel_size: int, stride: int | None = None,
+                             padding: int = 0) -> tuple[np.ndarray, tuple]:
+    """Average pooling with loops (zero padding counted in the k² divisor, as torch).
+
+    Args: x: (N, C, H, W); kernel_size k; stride s (default k); padding p ≤ k/2.
+    Returns: ``out`` (N, C, OH, OW) and ``cache = (x.shape, k, s, p)``.
+    """
+    x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "avg_pool2d_forward_loops")
+    N, C = x.shape[:2]
+    x_pad = _pad(x, p)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    out[n, c, i, j] = x_pad[n, c, s * i:s * i + k, s * j:s * j + k].sum() / k**2
+    return out, (x.shape, k, s, p)
+
+
+def avg_pool2d_backward_loops(dout, cache: tuple) -> np.ndarray:
+    """Backward of average pooling: each window receives ``dout / k²`` in every cell.
+
+    Args: dout: (N, C, OH, OW); cache: from :func:`avg_pool2d_forward_loops`.
+    Returns: dx: (N, C, H, W).
+    """
+    (N, C, H, W), k, s, p = cache
+    OH, OW = conv_output_size(H, k, p, s), conv_output_size(W, k, p, s)
+    dout = _check_dout(dout, (N, C, OH, OW), "avg_pool2d_backward_loops")
+    dx_pad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    dx_pad[n, c, s * i:s * i + k, s * j:s * j + k] += dout[n, c, i, j] / k**2
+    return dx_pad[:, :, p:p + H, p:p + W]
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. im2col: every window becomes a column; pooling is a max or a mean down the columns
+# ---------------------------------------------------------------------------------------------
+
+def max_pool2d_forward(x, kernel_size: int, stride: int | None = None,
+                       padding: int = 0) -> tuple[np.ndarray, tuple]:
+    """Max pooling with im2col; same arguments and results as :func:`max_pool2d_forward_loops`.
+
+    The channels are pooled separately, so x is viewed as N·C one-channel images.
+    Returns ``out`` (N, C, OH, OW) and a cache for :func:`max_pool2d_backward`.
+    """
+    x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "max_pool2d_forward")
+    N, C, H, W = x.shape
+    cols = im2col(x.reshape(N * C, 1, H, W), k, k, s, p, pad_value=-np.inf)  # (N·C, k², L)
+    argmax = cols.argmax(axis=1)                                   # (N·C, L) first maximum
+    out = np.take_along_axis(cols, argmax[:, None, :], axis=1)    # (N·C, 1, L)
+    return out.reshape(N, C, OH, OW), (x.shape, argmax, k, s, p)
+
+
+def max_pool2d_backward(dout, cache: tuple) -> np.ndarray:
+    """Backward of :func:`max_pool2d_forward`: scatter dout into the argmax rows, then col2im.
+
+    Returns dx: (N, C, H, W).
+    """
+    (N, C, H, W), argmax, k, s, p = cache
+    OH = conv_output_size(H, k, p, s)
+    dout = _check_dout(dout, (N, C, OH, argmax.shape[1] // OH), "max_pool2d_backward")
+    dcols = np.zeros((N * C, k * k, argmax.shape[1]), dtype=dout.dtype)   # (N·C, k², L)
+    np.put_along_axis(dcols, argmax[:, None, :], dout.reshape(N * C, 1, -1), axis=1)
+    return col2im(dcols, (N * C, 1, H, W), k, k, s, p).reshape(N, C, H, W)
+
+
+def avg_pool2d_forward(x, kernel_size: int, stride: int | None = None,
+                       padding: int = 0) -> tuple[np.ndarray, tuple]:
+    """Average pooling with im2col; same as :func:`avg_pool2d_forward_loops`.
+
+    Returns ``out`` (N, C, OH, OW) and a cache for :func:`avg_pool2d_backward`.
+    """
+    x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "avg_pool2d_forward")
+    N, C, H, W = x.shape
+    cols = im2col(x.reshape(N * C, 1, H, W), k, k, s, p)          # (N·C, k², L)
+    return cols.mean(axis=1).reshape(N, C, OH, OW), (x.shape, k, s, p)
+
+
+def avg_pool2d_backward(dout, cache: tuple) -> np.ndarray:
+    """Backward of :func:`avg_pool2d_forward`: every row of dcols is dout / k², then col2im.
+
+    Returns dx: (N, C, H, W).
+    """
+    (N, C, H, W), k, s, p = cache
+    OH, OW = conv_output_size(H, k, p, s), conv_output_size(W, k, p, s)
+    dout = _check_dout(dout, (N, C, OH, OW), "avg_pool2d_backward")
+    dcols = np.broadcast_to(dout.reshape(N * C, 1, OH * OW) / k**2, (N * C, k * k, OH * OW))
+    return col2im(dcols, (N * C, 1, H, W), k, k, s, p).reshape(N, C, H, W)
