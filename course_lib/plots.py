@@ -174,3 +174,55 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "step",
     if title:
         ax.set_title(title)
     return ax
+
+
+def dendrogram(Z, *, ax=None, labels: Sequence | None = None, cut: float | None = None,
+               title: str | None = None):
+    """Draw the dendrogram of a linkage matrix with matplotlib lines.
+
+    The coordinates come from :func:`course_lib.scratch.cluster.dendrogram_coords` (SciPy's
+    layout). With ``cut`` (a height), a dashed line marks the cut and the links below it are
+    coloured by the flat cluster they belong to (as :func:`~course_lib.scratch.cluster.cut_tree`
+    numbers them); links above it are grey.
+
+    Args:
+        Z: (N − 1, 4) linkage matrix (e.g. from ``course_lib.scratch.cluster.agglomerative``).
+        labels: N leaf names, default the point ids.
+        cut: optional height at which to cut the tree.
+
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from course_lib.scratch.cluster import cut_tree, dendrogram_coords
+
+    xs, ys, leaves = dendrogram_coords(Z)
+    Z = np.asarray(Z, dtype=np.float64)
+    N = len(Z) + 1
+    if labels is not None and len(labels) != N:
+        raise ValueError(f"dendrogram: got {N} leaves but {len(labels)} labels")
+    if ax is None:
+        _, ax = plt.subplots()
+    colors = ["0.3"] * (N - 1)
+    if cut is not None:
+        merged = int(np.sum(Z[:, 2] <= cut))                       # merges below the cut
+        flat = cut_tree(Z, N - merged)                             # (N,) flat cluster ids
+        leaf_of = list(range(N)) + [0] * (N - 1)                   # any leaf under each id
+        for t in range(N - 1):
+            leaf_of[N + t] = leaf_of[int(Z[t, 0])]
+            if Z[t, 2] <= cut:
+                colors[t] = f"C{flat[leaf_of[N + t]] % 10}"
+        ax.axhline(cut, color="k", ls="--", lw=1)
+    for t in range(N - 1):
+        ax.plot(xs[t], ys[t], color=colors[t], lw=1.2)
+    names = leaves if labels is None else [labels[i] for i in leaves]
+    ax.set_xticks(10.0 * np.arange(N) + 5.0)
+    ax.set_xticklabels([str(n) for n in names], fontsize=7, rotation=90)
+    ax.set_xlim(0, 10 * N)
+    ax.set_ylim(0, 1.05 * max(float(Z[:, 2].max()), cut or 0.0))
+    ax.set_ylabel("merge distance")
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return ax
