@@ -17,6 +17,7 @@ from course_lib.scratch.logistic import (
     fit_softmax,
     log_loss,
     log_loss_grad,
+    log_sigmoid,
     predict,
     predict_proba,
     sigmoid,
@@ -401,3 +402,17 @@ def test_exercise_checks_accept_right_and_reject_typical_mistakes(monkeypatch, c
                       (ch05.check_softmax_gradient, softmax_grad_no_onehot),
                       (ch05.check_boundary_line, line_ignoring_threshold)]:
         assert not check(fn), capsys.readouterr().out
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5)])
+def test_log_sigmoid_matches_torch_and_the_definition(shape):
+    z = np.random.default_rng(3).normal(scale=300.0, size=shape)   # many |z| >> 40
+    got = log_sigmoid(z)
+    np.testing.assert_allclose(got, F.logsigmoid(torch.tensor(z)).numpy(), rtol=1e-14, atol=0)
+    mild = np.clip(z, -30, 30)
+    np.testing.assert_allclose(log_sigmoid(mild), -np.log1p(np.exp(-mild)), rtol=1e-13)
+
+
+def test_log_sigmoid_refuses_non_finite():
+    with pytest.raises(ValueError, match="log_sigmoid"):
+        log_sigmoid(np.array([0.0, np.inf]))

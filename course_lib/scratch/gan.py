@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.scratch.logistic import log_sigmoid, sigmoid
 from course_lib.scratch.validate import as_array, check_finite, check_positive
 
 __all__ = ["log_sigmoid", "discriminator_loss", "generator_loss", "generator_loss_grad",
@@ -33,20 +34,6 @@ def _logits(a, where: str, name: str = "logits") -> np.ndarray:
     arr = as_array(a, where, name, dtype_kind="fiu").astype(np.float64)
     check_finite(arr, where, name)
     return arr
-
-
-def log_sigmoid(a) -> np.ndarray:
-    """log σ(a) = −softplus(−a) = −(max(−a, 0) + log(1 + e^{−|a|})), finite for any a.
-
-    Note log(1 − σ(a)) = log σ(−a).
-    """
-    a = _logits(a, "log_sigmoid", "a")
-    return -(np.maximum(-a, 0.0) + np.log1p(np.exp(-np.abs(a))))
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(a))                                  # never overflows
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def discriminator_loss(logits_real, logits_fake) -> float:
@@ -92,7 +79,7 @@ def generator_loss_grad(logits_fake, kind: str = "non_saturating") -> np.ndarray
     """
     w = "generator_loss_grad"
     a = _logits(logits_fake, w, "logits_fake")
-    d = _sigmoid(a)
+    d = sigmoid(a)
     g = -d if _kind(kind, w) == "saturating" else -(1.0 - d)
     return g / a.size
 

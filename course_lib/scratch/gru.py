@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# The input checks and σ are the LSTM module's: the same rules for both cells.
-from course_lib.scratch.lstm import _check_grad, _check_state, _float, _sigmoid
+# The input checks are the LSTM module's: the same rules for both cells; σ is chapter 05's.
+from course_lib.scratch.logistic import sigmoid
+from course_lib.scratch.lstm import _check_grad, _check_state, _float
 from course_lib.scratch.validate import check_int
 
 __all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
@@ -63,8 +64,8 @@ def _step(x, h_prev, Wx, Wh, bx, bh):
     H = h_prev.shape[1]
     ax = x @ Wx + bx                                  # (N, 3H)
     ah = h_prev @ Wh + bh                             # (N, 3H)
-    r = _sigmoid(ax[:, :H] + ah[:, :H])               # (N, H) reset gate
-    z = _sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])     # (N, H) update gate
+    r = sigmoid(ax[:, :H] + ah[:, :H])                # (N, H) reset gate
+    z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])      # (N, H) update gate
     ah_n = ah[:, 2 * H:]                              # (N, H)
     n = np.tanh(ax[:, 2 * H:] + r * ah_n)             # (N, H) candidate
     h = (1.0 - z) * n + z * h_prev                    # (N, H)

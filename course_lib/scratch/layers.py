@@ -32,6 +32,7 @@ import numpy as np
 from course_lib.scratch.batching import minibatch_indices
 from course_lib.scratch.information import log_softmax, softmax
 from course_lib.scratch.init import init_std
+from course_lib.scratch.logistic import sigmoid
 from course_lib.scratch.optim import Optimizer
 from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
 
@@ -118,8 +119,7 @@ def sigmoid_forward(x) -> tuple[np.ndarray, np.ndarray]:
     Args: x: any shape. Returns: ``out`` (shape of x) and ``cache = out``.
     """
     x = _float_array(x, "sigmoid_forward", "x")
-    e = np.exp(-np.abs(x))                            # in (0, 1]: never overflows
-    out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    out = sigmoid(x).astype(x.dtype, copy=False)      # the stable σ of chapter 05
     return out, out
 
 

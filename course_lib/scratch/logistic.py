@@ -33,7 +33,7 @@ from course_lib.scratch.information import log_softmax, softmax
 from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
 
 __all__ = [
-    "sigmoid", "log_loss", "log_loss_grad", "softmax_loss", "softmax_loss_grad",
+    "sigmoid", "log_sigmoid", "log_loss", "log_loss_grad", "softmax_loss", "softmax_loss_grad",
     "predict_proba", "predict", "fit_logistic", "fit_softmax", "confusion_matrix",
 ]
 
@@ -60,6 +60,22 @@ def sigmoid(z) -> np.ndarray:
     z = as_array(z, "sigmoid", "z", dtype_kind="fiu", allow_empty=True).astype(np.float64)
     e = np.exp(-np.abs(z))                                   # never overflows: exponent ≤ 0
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_sigmoid(z) -> np.ndarray:
+    """``log σ(z) = −softplus(−z) = −(max(−z, 0) + log(1 + e^{−|z|}))``, finite for finite z.
+
+    Note ``log(1 − σ(z)) = log σ(−z)``. Matches ``torch.nn.functional.logsigmoid``.
+
+    Args:
+        z: finite logits, any shape; ints are converted to float64.
+
+    Returns:
+        float64 array of ``z.shape`` with entries ≤ 0.
+    """
+    z = as_array(z, "log_sigmoid", "z", dtype_kind="fiu", allow_empty=True).astype(np.float64)
+    check_finite(z, "log_sigmoid", "z")
+    return -(np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z))))
 
 
 # ---------------------------------------------------------------------------------------------

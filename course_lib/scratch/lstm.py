@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.scratch.logistic import sigmoid
 from course_lib.scratch.validate import as_array, check_finite, check_int
 
 __all__ = ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
@@ -31,11 +32,6 @@ __all__ = ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_back
 
 #: The order of the four blocks of ``Wx``, ``Wh`` and ``b`` (torch's order).
 GATE_NAMES = ("input", "forget", "candidate", "output")
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    """σ(a) = ½(1 + tanh(a/2)): the same function as 1/(1 + e^{-a}), but never overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def _float(x, where: str, name: str, ndim: int) -> np.ndarray:
@@ -83,10 +79,10 @@ def _check_grad(d, shape: tuple, where: str, name: str) -> np.ndarray:
 def _step(x, h_prev, c_prev, Wx, Wh, b):
     H = h_prev.shape[1]
     a = x @ Wx + h_prev @ Wh + b                      # (N, 4H)
-    i = _sigmoid(a[:, :H])                            # (N, H) input gate
-    f = _sigmoid(a[:, H:2 * H])                       # (N, H) forget gate
+    i = sigmoid(a[:, :H])                             # (N, H) input gate
+    f = sigmoid(a[:, H:2 * H])                        # (N, H) forget gate
     g = np.tanh(a[:, 2 * H:3 * H])                    # (N, H) candidate
-    o = _sigmoid(a[:, 3 * H:])                        # (N, H) output gate
+    o = sigmoid(a[:, 3 * H:])                         # (N, H) output gate
     c = f * c_prev + i * g                            # (N, H) new cell state
     tc = np.tanh(c)                                   # (N, H)
     h = o * tc                                        # (N, H) new hidden state

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from course_lib.scratch.logistic import log_sigmoid, sigmoid
 from course_lib.scratch.validate import as_array, check_int, check_positive
 
 __all__ = ["tokenize", "Vocab", "build_vocab", "subsample", "skipgram_pairs", "noise_distribution",
@@ -152,14 +153,6 @@ def _scatter_add(rows: np.ndarray, grads: np.ndarray, shape: tuple[int, int]) ->
     return np.bincount(flat, weights=grads.ravel(), minlength=n_rows * d).reshape(shape)
 
 
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def sgns_loss(v_c, u_o, u_neg) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The skip-gram negative-sampling loss of a batch, summed over the batch, with gradients.
 
@@ -181,9 +174,9 @@ def sgns_loss(v_c, u_o, u_neg) -> tuple[float, tuple[np.ndarray, np.ndarray, np.
                          f"{v_c.shape}, {u_o.shape}, {u_neg.shape}")
     s_pos = np.sum(u_o * v_c, axis=1)                         # (B,)   u_o·v_c
     s_neg = np.matmul(u_neg, v_c[:, :, None])[:, :, 0]         # (B, K) u_k·v_c
-    loss = -float(_log_sigmoid(s_pos).sum() + _log_sigmoid(-s_neg).sum())
-    g_pos = _sigmoid(s_pos) - 1.0                             # (B,)   ∂ℓ/∂s_pos
-    g_neg = _sigmoid(s_neg)                                   # (B, K) ∂ℓ/∂s_neg
+    loss = -float(log_sigmoid(s_pos).sum() + log_sigmoid(-s_neg).sum())
+    g_pos = sigmoid(s_pos) - 1.0                              # (B,)   ∂ℓ/∂s_pos
+    g_neg = sigmoid(s_neg)                                    # (B, K) ∂ℓ/∂s_neg
     dv_c = g_pos[:, None] * u_o + np.matmul(g_neg[:, None, :], u_neg)[:, 0]   # (B, d)
     du_o = g_pos[:, None] * v_c
     du_neg = g_neg[:, :, None] * v_c[:, None, :]
