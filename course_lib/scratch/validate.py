@@ -3,6 +3,22 @@
 Each helper raises ``TypeError`` or ``ValueError`` with a message of the form
 ``"<where>: <what> must be <expected>, got <what came>"`` so a learner sees at once
 what to fix, instead of a traceback from deep inside NumPy.
+
+Every module of ``course_lib`` takes its checks from here; none keeps a private copy.
+
+=====================  ============================================================
+``as_array``           any numeric array, with an ndim and dtype-kind check
+``as_float_array``     the same, converted to floats (ints become float64; float32 stays)
+``as_matrix``          a finite 2-D float64 array
+``as_images``          a finite float batch of images, ``(N, H, W)`` or ``(N, C, H, W)``
+``check_grad_shape``   an upstream gradient with the shape of the forward output
+``check_labels``       integer class labels in ``[0, k)``, one per row
+``check_rng``          a ``np.random.Generator``
+``as_rng``             a Generator, or a seed turned into one
+``check_int``          an integer in a range
+``check_positive``     a finite real number > 0 (or >= 0)
+``check_finite``       no NaN or inf
+=====================  ============================================================
 """
 
 from __future__ import annotations
@@ -47,6 +63,84 @@ def as_array(x, where: str, name: str, *, ndim: int | Sequence[int] | None = Non
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{where}: {name} must not be empty, got shape {arr.shape}")
     return arr
+
+
+def as_float_array(x, where: str, name: str, *, ndim: int | Sequence[int] | None = None,
+                   finite: bool = False, allow_empty: bool = False,
+                   dtype=None) -> np.ndarray:
+    """``as_array`` for floats: int and unsigned arrays become float64 (bool is refused).
+
+    A float array keeps its dtype (float32 stays float32, so PyTorch parity checks in
+    float32 and float64 both work) unless ``dtype`` is given, which forces a cast.
+    With ``finite=True`` NaN and inf are refused.
+    """
+    arr = as_array(x, where, name, ndim=ndim, dtype_kind="fiu", allow_empty=allow_empty)
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    elif arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    if finite:
+        check_finite(arr, where, name)
+    return arr
+
+
+def as_matrix(A, where: str, name: str = "A") -> np.ndarray:
+    """A finite 2-D numeric array, returned as float64 (a copy only when a cast is needed)."""
+    return as_float_array(A, where, name, ndim=2, finite=True, dtype=np.float64)
+
+
+def as_images(x, where: str, name: str = "x", *, ndim: int | Sequence[int] = 4,
+              dtype=None) -> np.ndarray:
+    """A finite float batch of images: ``(N, C, H, W)`` by default; pass ``ndim=3`` for
+    ``(N, H, W)`` or ``ndim=(2, 3)`` to accept a single ``(H, W)`` image too."""
+    return as_float_array(x, where, name, ndim=ndim, finite=True, dtype=dtype)
+
+
+def check_grad_shape(d, shape: tuple, where: str, name: str = "dout", *,
+                     allow_empty: bool = False) -> np.ndarray:
+    """An upstream gradient (``dout``, ``dh``, ...) must have the forward output's shape.
+
+    Returns it as a float array (ints become float64).
+    """
+    d = as_float_array(d, where, name, allow_empty=allow_empty)
+    if d.shape != tuple(shape):
+        raise ValueError(f"{where}: {name} must have the shape of the forward output "
+                         f"{tuple(shape)}, got {d.shape}")
+    return d
+
+
+def check_labels(y, n: int, k: int, where: str, name: str = "y", *,
+                 per: str = "row") -> np.ndarray:
+    """Integer class labels: shape ``(n,)``, values in ``[0, k - 1]``; returned as int64.
+
+    ``per`` names what each label belongs to in the message ("row", "point", "image").
+    """
+    y = as_array(y, where, name, ndim=1, dtype_kind="fiub", allow_empty=n == 0)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{where}: {name} must hold integer class labels (an int array such "
+                        f"as np.array([0, 2, 1])), got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{where}: {name} must have shape ({n},), one label per {per}, "
+                         f"got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ValueError(f"{where}: {name} must hold class labels in [0, {k - 1}], "
+                         f"got values in [{y.min()}, {y.max()}]")
+    return y.astype(np.int64, copy=False)
+
+
+def check_rng(rng, where: str, name: str = "rng") -> np.random.Generator:
+    """``rng`` must be a ``np.random.Generator`` (as made by ``np.random.default_rng(seed)``)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{where}: {name} must be a numpy Generator "
+                        f"(np.random.default_rng(seed)), got {type(rng).__name__}")
+    return rng
+
+
+def as_rng(seed, where: str, name: str = "seed") -> np.random.Generator:
+    """A Generator passed through, or a non-negative integer seed turned into one."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int(seed, where, name, low=0))
 
 
 def check_finite(arr: np.ndarray, where: str, name: str) -> None:
