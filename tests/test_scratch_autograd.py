@@ -1,5 +1,5 @@
 """course_lib.scratch.autograd: every op and random expressions against torch.autograd,
-topological order, deep graphs, the MLP against torch, SGD, errors, and draw_graph."""
+topological order, deep graphs, the ValueMLP against torch, SGD, errors, and draw_graph."""
 
 import math
 
@@ -14,10 +14,10 @@ import torch  # noqa: E402
 
 from course_lib.autograd_graph import draw_graph  # noqa: E402
 from course_lib.scratch.autograd import (  # noqa: E402
-    MLP,
     Layer,
     Neuron,
     Value,
+    ValueMLP,
     topological_order,
     zero_grad,
 )
@@ -383,10 +383,10 @@ def test_deep_tanh_chain_matches_torch():
     assert rel(y.data, yt.item()) <= 1e-12 and rel(x.grad, xt.grad.item()) <= 1e-10
 
 
-# ------------------------------------------------------------------------------- the MLP
+# ------------------------------------------------------------------------------- the ValueMLP
 
-def torch_copy(mlp: MLP) -> torch.nn.Sequential:
-    """The same network in torch, float64, with the MLP's weights copied in."""
+def torch_copy(mlp: ValueMLP) -> torch.nn.Sequential:
+    """The same network in torch, float64, with the ValueMLP's weights copied in."""
     act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid,
            "linear": torch.nn.Identity}[mlp.activation]
     mods = []
@@ -407,7 +407,7 @@ def torch_copy(mlp: MLP) -> torch.nn.Sequential:
                                               (3, [5, 4, 2], 3), (4, [3, 3, 3, 1], 2)])
 def test_mlp_matches_torch(activation, n_in, sizes, batch):
     rng = np.random.default_rng(7)
-    mlp = MLP(n_in, sizes, activation=activation, rng=rng)
+    mlp = ValueMLP(n_in, sizes, activation=activation, rng=rng)
     net = torch_copy(mlp)
     X = rng.normal(size=(batch, n_in))
     loss = Value(0.0)
@@ -433,9 +433,9 @@ def test_mlp_matches_torch(activation, n_in, sizes, batch):
 
 
 def test_mlp_is_deterministic_and_labelled():
-    a = MLP(3, [4, 2], rng=np.random.default_rng(0))
-    b = MLP(3, [4, 2], rng=np.random.default_rng(0))
-    c = MLP(3, [4, 2], rng=np.random.default_rng(1))
+    a = ValueMLP(3, [4, 2], rng=np.random.default_rng(0))
+    b = ValueMLP(3, [4, 2], rng=np.random.default_rng(0))
+    c = ValueMLP(3, [4, 2], rng=np.random.default_rng(1))
     pa, pb, pc = ([p.data for p in m.parameters()] for m in (a, b, c))
     assert pa == pb and pa != pc
     assert len(set(p.label for p in a.parameters())) == len(pa)   # unique names
@@ -458,7 +458,7 @@ def test_sgd_reduces_the_loss_on_xor():
     rng = np.random.default_rng(0)
     X = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]
     y = [-1.0, 1.0, 1.0, -1.0]                             # XOR: needs the hidden layer
-    mlp = MLP(2, [8, 1], rng=rng)
+    mlp = ValueMLP(2, [8, 1], rng=rng)
     params = mlp.parameters()
     losses = []
     for _ in range(60):
@@ -512,16 +512,16 @@ def test_bad_input_gives_clear_errors():
 def test_bad_network_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="n_in"):
-        MLP(0, [2], rng=rng)
+        ValueMLP(0, [2], rng=rng)
     with pytest.raises(ValueError, match="sizes"):
-        MLP(2, [], rng=rng)
+        ValueMLP(2, [], rng=rng)
     with pytest.raises(ValueError, match="sizes"):
-        MLP(2, [3, 0], rng=rng)
+        ValueMLP(2, [3, 0], rng=rng)
     with pytest.raises(ValueError, match="activation"):
-        MLP(2, [3], activation="gelu", rng=rng)
+        ValueMLP(2, [3], activation="gelu", rng=rng)
     with pytest.raises(TypeError, match="Generator"):
-        MLP(2, [3], rng=0)
-    mlp = MLP(2, [3, 1], rng=rng)
+        ValueMLP(2, [3], rng=0)
+    mlp = ValueMLP(2, [3, 1], rng=rng)
     with pytest.raises(ValueError, match="2 entries, got 3"):
         mlp([1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="real number"):

@@ -34,7 +34,7 @@ def test_minibatches_pairs_rows():
 
 
 def test_errors():
-    with pytest.raises(TypeError, match="needs rng"):
+    with pytest.raises(TypeError, match=r"rng \(shuffle=True needs it\) must be a numpy Generator"):
         list(minibatch_indices(5, 2))
     with pytest.raises(ValueError, match=r"batch_size must be in \[1, inf\], got 0"):
         list(minibatch_indices(5, 0, shuffle=False))

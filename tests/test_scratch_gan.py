@@ -5,12 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_lib.scratch.functional import log_sigmoid
 from course_lib.scratch.gan import (
     discriminator_loss,
     gan_value,
     generator_loss,
     generator_loss_grad,
-    log_sigmoid,
     optimal_discriminator,
 )
 from course_lib.scratch.information import kl_divergence

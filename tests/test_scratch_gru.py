@@ -157,14 +157,14 @@ def test_bad_input():
     with pytest.raises(ValueError, match="2-D"):
         G.gru_step_forward(np.ones(3), h0, *good)
     _, cache = G.gru_forward(x, h0, *good)
-    with pytest.raises(ValueError, match="dh must have shape"):
+    with pytest.raises(ValueError, match="dh must have the shape of the forward output"):
         G.gru_backward(np.ones((2, 5, 3)), cache)
     with pytest.raises(TypeError, match="list returned by gru_forward"):
         G.gru_backward(np.ones((2, 5, 2)), [])
     with pytest.raises(TypeError, match="list returned by gru_forward"):
         G.gru_gates("cache")
     _, step_cache = G.gru_step_forward(np.ones((2, 3)), h0, *good)
-    with pytest.raises(ValueError, match="dh must have shape"):
+    with pytest.raises(ValueError, match="dh must have the shape of the forward output"):
         G.gru_step_backward(np.ones((3, 2)), step_cache)
 
 

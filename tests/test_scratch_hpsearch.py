@@ -162,9 +162,9 @@ def test_bad_inputs_raise_clear_errors():
         sample_config({"lr": (0.1, 1.0, "cubic")}, rng)
     with pytest.raises(ValueError, match=r"\(low, high, 'log' \| 'linear'\)"):
         sample_config({"lr": (True, 2.0, "linear")}, rng)
-    with pytest.raises(TypeError, match="rng must be a np.random.Generator"):
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
         random_search(bowl, space, n_trials=2, rng=0)
-    with pytest.raises(TypeError, match="rng must be a np.random.Generator"):
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
         sample_config(space, rng=np.random.RandomState(0))
     with pytest.raises(ValueError, match="n_trials must be in"):
         random_search(bowl, space, n_trials=0, rng=rng)

@@ -17,9 +17,9 @@ from course_lib.scratch.linear_regression import (
     lasso_lambda_max,
     lasso_path,
     least_squares,
+    linear_mse,
     minibatch_gd,
     mse_grad,
-    mse_loss,
     normal_equations,
     polynomial_features,
     ridge,
@@ -50,26 +50,26 @@ def assert_close(got, want, rtol=1e-8, atol=1e-10):
 # ---------------------------------------------------------------------- loss and gradient
 
 @pytest.mark.parametrize("n,p", SHAPES)
-def test_mse_loss_and_grad_match_autograd(n, p):
+def test_linear_mse_and_grad_match_autograd(n, p):
     rng = np.random.default_rng([n, p])
     X, y = regression(rng, n, p)
     theta = rng.normal(size=p)
     th = torch.tensor(theta, requires_grad=True)
     loss_t = torch.nn.functional.mse_loss(torch.tensor(X) @ th, torch.tensor(y))
     loss_t.backward()
-    assert_close(mse_loss(theta, X, y), loss_t.item(), rtol=1e-12)
+    assert_close(linear_mse(theta, X, y), loss_t.item(), rtol=1e-12)
     assert_close(mse_grad(theta, X, y), th.grad.numpy(), rtol=1e-12)
 
 
-def test_mse_loss_of_a_whole_path_and_of_a_column_target():
+def test_linear_mse_of_a_whole_path_and_of_a_column_target():
     rng = np.random.default_rng(0)
     X, y = regression(rng, 12, 3)
     path = rng.normal(size=(6, 3))
-    losses = mse_loss(path, X, y)
+    losses = linear_mse(path, X, y)
     assert losses.shape == (6,)
-    assert_close(losses, [mse_loss(t, X, y) for t in path], rtol=1e-14)
-    assert mse_loss(path[0], X, y[:, None]) == mse_loss(path[0], X, y)
-    assert np.isinf(mse_loss(np.array([[np.inf, 0, 0], [0, 0, 0]]), X, y)[0])
+    assert_close(losses, [linear_mse(t, X, y) for t in path], rtol=1e-14)
+    assert linear_mse(path[0], X, y[:, None]) == linear_mse(path[0], X, y)
+    assert np.isinf(linear_mse(np.array([[np.inf, 0, 0], [0, 0, 0]]), X, y)[0])
 
 
 def test_add_intercept():
@@ -206,8 +206,8 @@ def test_sgd_gets_close_to_the_closed_form():
     X, y = regression(rng, 200, 3, noise=0.05)
     theta_star = least_squares(X, y)
     run = minibatch_gd(X, y, 0.005, 60, 1, rng=np.random.default_rng(0))
-    start = mse_loss(run.path[0], X, y)
-    gap = mse_loss(run.theta, X, y) - mse_loss(theta_star, X, y)
+    start = linear_mse(run.path[0], X, y)
+    gap = linear_mse(run.theta, X, y) - linear_mse(theta_star, X, y)
     assert 0 <= gap < 1e-3 * start                 # near the optimum, not exactly on it
 
 
@@ -401,7 +401,7 @@ def test_bad_input_says_what_was_expected():
     with pytest.raises(ValueError, match=r"vector \(n,\) or a column"):
         ridge(X, np.ones((4, 2)), 1.0)
     with pytest.raises(TypeError, match="torch tensor"):
-        mse_loss(np.zeros(2), torch.ones(4, 2), y)
+        linear_mse(np.zeros(2), torch.ones(4, 2), y)
     with pytest.raises(ValueError, match="NaN"):
         lasso(np.array([[1.0, np.nan], [0.0, 1.0]]), np.ones(2), 0.1)
     with pytest.raises(ValueError, match="2 entries"):

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import hinge_loss, zero_one_loss
 
-from course_lib.scratch import layers
 from course_lib.scratch import losses as Lo
+from course_lib.scratch import mlp
 
 
 def _data(seed, shape=(50,), scale=3.0):
@@ -49,7 +49,7 @@ def test_logistic_family_matches_torch(shape):
     t = (1 + y) / 2                                                       # labels in {0, 1}
     softplus = F.softplus(_t(-m)).numpy()                 # ln(1 + e^-m) with log1p: accurate
     np.testing.assert_allclose(Lo.log(m), softplus, rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(Lo.cross_entropy(m), softplus / np.log(2), rtol=1e-14,
+    np.testing.assert_allclose(Lo.cross_entropy_bits(m), softplus / np.log(2), rtol=1e-14,
                                atol=1e-300)
     # The log loss *is* binary cross-entropy on labels (1 + y)/2. Torch's BCE-with-logits
     # forms ln(1 + e^-m) without log1p, so its small values (m ≫ 1) carry an absolute error
@@ -92,7 +92,7 @@ def test_perceptron_loss_subgradient_is_the_perceptron_rule():
         m = y * (w @ x + b)
         assert abs(loss.item() - Lo.perceptron(np.array(m))) < 1e-15
         loss.backward()
-        w_new, b_new = layers.perceptron_update(w, b, x, y)
+        w_new, b_new = mlp.perceptron_update(w, b, x, y)
         if m < 0:
             np.testing.assert_allclose(w_new, w - wt.grad.numpy(), rtol=1e-15)
             assert abs(b_new - (b - bt.grad.item())) < 1e-15
@@ -105,10 +105,10 @@ def test_perceptron_loss_subgradient_is_the_perceptron_rule():
 def test_surrogates_bound_the_zero_one_loss():
     m = np.linspace(-5, 5, 2001)
     zo = Lo.zero_one(m)
-    for fn in (Lo.hinge, Lo.exponential, Lo.square, Lo.absolute, Lo.cross_entropy):
+    for fn in (Lo.hinge, Lo.exponential, Lo.square, Lo.absolute, Lo.cross_entropy_bits):
         assert np.all(fn(m) >= zo), fn.__name__
     assert Lo.log(np.array(0.0)) < 1.0 and Lo.perceptron(np.array(0.0)) == 0.0   # not bounds
-    assert abs(Lo.cross_entropy(np.array(0.0)) - 1.0) < 1e-15                  # through (0, 1)
+    assert abs(Lo.cross_entropy_bits(np.array(0.0)) - 1.0) < 1e-15                  # through (0, 1)
     assert np.all(Lo.focal(m) <= Lo.log(m))             # γ = 2: focal = σ(−m)² · log loss
     assert np.all(Lo.focal(m[m > 3]) < 0.0025 * Lo.log(m[m > 3]))  # easy examples: ÷ 400+
     assert np.all(Lo.focal(m[m < -3]) > 0.9 * Lo.log(m[m < -3]))   # hard ones barely change
@@ -117,7 +117,7 @@ def test_surrogates_bound_the_zero_one_loss():
 def test_convex_losses_are_convex_and_focal_is_not():
     m = np.linspace(-4, 4, 801)
     for fn in (Lo.absolute, Lo.square, Lo.log, Lo.exponential, Lo.hinge, Lo.perceptron,
-               Lo.cross_entropy):
+               Lo.cross_entropy_bits):
         second = fn(m[2:]) - 2 * fn(m[1:-1]) + fn(m[:-2])
         assert np.all(second >= -1e-12), fn.__name__
     second = Lo.focal(m[2:]) - 2 * Lo.focal(m[1:-1]) + Lo.focal(m[:-2])
@@ -139,7 +139,7 @@ def test_extreme_margins_are_finite_without_warnings():
 def test_gallery_lists_every_loss_once():
     assert list(Lo.MARGIN_LOSSES.values()) == [Lo.zero_one, Lo.absolute, Lo.square, Lo.log,
                                                Lo.exponential, Lo.hinge, Lo.perceptron,
-                                               Lo.cross_entropy, Lo.focal]
+                                               Lo.cross_entropy_bits, Lo.focal]
     for fn in Lo.MARGIN_LOSSES.values():
         out = fn(np.zeros((2, 3)))
         assert out.shape == (2, 3) and out.dtype == np.float64

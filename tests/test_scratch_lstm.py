@@ -169,16 +169,16 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"c_prev must be \(N, H\)"):
         L.lstm_step_forward(np.ones((2, 3)), h0, np.zeros((2, 3)), p["Wx"], p["Wh"], p["b"])
     _, cache = L.lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"])
-    with pytest.raises(ValueError, match="dh must have shape"):
+    with pytest.raises(ValueError, match="dh must have the shape of the forward output"):
         L.lstm_backward(np.ones((2, 4, 2)), cache)
-    with pytest.raises(ValueError, match="dc_last must have shape"):
+    with pytest.raises(ValueError, match="dc_last must have the shape of the forward output"):
         L.lstm_backward(np.ones((2, 5, 2)), cache, dc_last=np.ones(2))
     with pytest.raises(TypeError, match="list returned by lstm_forward"):
         L.lstm_backward(np.ones((2, 5, 2)), (1, 2))
     with pytest.raises(TypeError, match="list returned by lstm_forward"):
         L.lstm_gates(None)
     _, _, step_cache = L.lstm_step_forward(np.ones((2, 3)), h0, h0, p["Wx"], p["Wh"], p["b"])
-    with pytest.raises(ValueError, match="dc must have shape"):
+    with pytest.raises(ValueError, match="dc must have the shape of the forward output"):
         L.lstm_step_backward(np.ones((2, 2)), np.ones((1, 2)), step_cache)
 
 

@@ -79,7 +79,7 @@ def test_principal_angles_small_exact_and_right_angles():
 def test_errors():
     with pytest.raises(ValueError, match="both classes"):
         roc_auc([0.1, 0.2], [1, 1])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"scores and labels must have the same shape, got \(3,\)"):
         roc_curve([0.1, 0.2, 0.3], [0, 1])
     with pytest.raises(ValueError, match="0 \\(negative\\) or 1"):
         roc_auc([0.1, 0.2], [0, 2])

@@ -275,5 +275,6 @@ def test_bad_inputs_raise_clear_errors():
     _, cache = layernorm_forward(np.ones((2, 3)) * np.arange(3), None, None)
     with pytest.raises(TypeError, match="cache returned by batchnorm_forward"):
         batchnorm_backward(np.ones((2, 3)), cache)
-    with pytest.raises(ValueError, match=r"dout must have the shape of the output \(2, 3\)"):
+    with pytest.raises(ValueError,
+                       match=r"dout must have the shape of the forward output \(2, 3\)"):
         layernorm_backward(np.ones((3, 2)), cache)

@@ -10,12 +10,12 @@ from course_lib.scratch.linalg import low_rank_approx
 from course_lib.scratch.metrics import principal_angles
 from course_lib.scratch.pca import (
     PCA,
+    fit_linear_autoencoder,
+    fit_pca,
     linear_ae_loss,
-    pca_fit,
     pca_inverse_transform,
     pca_reconstruct,
     pca_transform,
-    train_linear_autoencoder,
 )
 
 SHAPES = [(50, 6, 3), (7, 12, 4), (2, 3, 1), (30, 1, 1), (100, 20, 20)]
@@ -31,7 +31,7 @@ def test_pca_matches_sklearn(n, d, k, method):
     X = _data(np.random.default_rng(n * d + k), n, d)
     if method == "eig" and k >= min(n, d):
         k = max(1, min(n, d) - 1)          # eig loses the round-off-level last direction
-    ours = pca_fit(X, k, method=method)
+    ours = fit_pca(X, k, method=method)
     sk = SkPCA(k, svd_solver="full").fit(X)
     np.testing.assert_allclose(ours.mean, sk.mean_, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.components, sk.components_, rtol=1e-6, atol=1e-8)
@@ -49,7 +49,7 @@ def test_pca_matches_sklearn(n, d, k, method):
 @pytest.mark.parametrize("n, d", [(40, 8), (9, 15), (3, 2)])
 def test_reconstruction_is_eckart_young(n, d):
     X = _data(np.random.default_rng(n + d), n, d)
-    p = pca_fit(X)
+    p = fit_pca(X)
     Xc = X - X.mean(0)
     s = np.linalg.svd(Xc, compute_uv=False)
     for k in range(0, p.n_components + 1):
@@ -80,29 +80,29 @@ def test_linear_autoencoder_finds_the_pca_subspace():
     Q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
     X = rng.normal(size=(400, 10)) * np.array([3, 2.5, 2, 1, .6, .5, .4, .3, .2, .1]) @ Q.T
     X = X - X.mean(0)
-    W_e, W_d, losses = train_linear_autoencoder(X, 3, n_steps=1500, seed=1)
-    p = pca_fit(X, 3)
+    W_e, W_d, losses = fit_linear_autoencoder(X, 3, n_steps=1500, seed=1)
+    p = fit_pca(X, 3)
     angles = principal_angles(W_d.T, p.components.T)
     assert np.degrees(angles.max()) < 0.1
     pca_loss = ((X - pca_reconstruct(p, X, 3)) ** 2).sum() / (2 * len(X))
     assert losses[-1] == pytest.approx(pca_loss, rel=1e-4)
     assert losses[-1] < losses[0] and np.all(np.diff(losses) <= 1e-12)   # GD descends
-    W_e2, _, _ = train_linear_autoencoder(X, 3, n_steps=5, seed=1)
-    W_e3, _, _ = train_linear_autoencoder(X, 3, n_steps=5, seed=1)
+    W_e2, _, _ = fit_linear_autoencoder(X, 3, n_steps=5, seed=1)
+    W_e3, _, _ = fit_linear_autoencoder(X, 3, n_steps=5, seed=1)
     np.testing.assert_array_equal(W_e2, W_e3)
 
 
 def test_errors():
     X = np.ones((5, 3))
     with pytest.raises(ValueError, match="at least 2 samples"):
-        pca_fit(np.ones((1, 3)))
+        fit_pca(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"n_components must be in \[1, 3\]"):
-        pca_fit(X, 4)
+        fit_pca(X, 4)
     with pytest.raises(ValueError, match="method must be"):
-        pca_fit(X, method="qr")
+        fit_pca(X, method="qr")
     with pytest.raises(ValueError, match="2-D"):
-        pca_fit(np.ones(3))
-    p = pca_fit(np.random.default_rng(0).normal(size=(6, 3)))
+        fit_pca(np.ones(3))
+    p = fit_pca(np.random.default_rng(0).normal(size=(6, 3)))
     assert isinstance(p, PCA)
     with pytest.raises(ValueError, match="3 columns"):
         pca_transform(p, np.ones((2, 4)))

@@ -300,3 +300,17 @@ def test_backward_checks_dout_shape():
         R.rnn_backward(np.ones((2, 3, 4)), cache)
     with pytest.raises(ValueError, match="dh_next"):
         R.rnn_step_backward(np.ones((2, 4)), cache[0])
+
+
+def test_torch_rnn_weights_any_number_of_gates():
+    rng = np.random.default_rng(3)
+    w_ih, w_hh, b_ih = rng.normal(size=(6, 4)), rng.normal(size=(6, 3)), rng.normal(size=6)
+    Wx, Wh, bx, bh = R.torch_rnn_weights(w_ih, w_hh, b_ih, None, n_gates=2)
+    np.testing.assert_array_equal(Wx, w_ih.T)
+    np.testing.assert_array_equal(Wh, w_hh.T)
+    np.testing.assert_array_equal(bx, b_ih)
+    assert bx is not b_ih and not bh.any() and bh.shape == (6,)
+    with pytest.raises(ValueError, match=r"weight_hh must be \(2H, H\) and weight_ih \(2H, D\)"):
+        R.torch_rnn_weights(w_ih, np.ones((6, 2)), n_gates=2)
+    with pytest.raises(ValueError, match="weight_ih contains NaN"):
+        R.rnn_params_from_torch(np.full((3, 2), np.nan), np.ones((3, 3)))

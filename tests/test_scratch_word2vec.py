@@ -101,7 +101,7 @@ def test_training_learns_the_two_topics():
                  for _ in range(400)]
     pairs = np.concatenate([W.skipgram_pairs(s, 2, rng) for s in sentences])
     counts = np.bincount(np.concatenate(sentences), minlength=10)
-    model = W.train_sgns(pairs, counts, dim=8, steps=400, batch_size=64, lr=0.1,
+    model = W.fit_sgns(pairs, counts, dim=8, steps=400, batch_size=64, lr=0.1,
                          rng=np.random.default_rng(1), log_every=100)
     assert len(model.losses) == 4 and model.losses[-1] < model.losses[0] - 0.5
     for w in range(10):
@@ -128,12 +128,12 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"v_c \(B, d\)"):
         W.sgns_loss(np.ones((2, 3)), np.ones((2, 4)), np.ones((2, 1, 3)))
     with pytest.raises(ValueError, match=r"\(P, 2\)"):
-        W.train_sgns(np.zeros((5, 3), int), np.ones(4), rng=rng)
+        W.fit_sgns(np.zeros((5, 3), int), np.ones(4), rng=rng)
     with pytest.raises(ValueError, match="must lie in"):
-        W.train_sgns(np.array([[0, 4]]), np.ones(4), rng=rng)
+        W.fit_sgns(np.array([[0, 4]]), np.ones(4), rng=rng)
     with pytest.raises(TypeError, match="Generator"):
-        W.train_sgns(np.array([[0, 1]]), np.ones(4), rng=1)
+        W.fit_sgns(np.array([[0, 1]]), np.ones(4), rng=1)
     with pytest.raises(ValueError, match="negatives"):
-        W.train_sgns(np.array([[0, 1]]), np.ones(4), negatives=0, rng=rng)
+        W.fit_sgns(np.array([[0, 1]]), np.ones(4), negatives=0, rng=rng)
     with pytest.raises(TypeError, match="numeric"):
         W.subsample(np.array([0.5]), np.ones(2), rng)

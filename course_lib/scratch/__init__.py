@@ -2,5 +2,44 @@
 
 Every module in this package imports only NumPy and the Python standard library
 (a test enforces it), so a learner can read each idea top to bottom without a
-framework in the way.
+framework in the way. Each module is taught in one chapter (later chapters reuse it):
+
+==================  ====  ==================================================================
+module              ch.   what it holds
+==================  ====  ==================================================================
+validate            --    the input checks every public function uses (clear error messages)
+functional          03    sigmoid, log_sigmoid, softmax, log_softmax, logsumexp, one_hot
+linalg              01    projections, eigendecomposition, SVD, low-rank approximation
+sparse_coding       01    ISTA sparse coding and dictionary learning
+descent             02    gradient descent, Newton's method, test functions
+information         03    entropy, cross-entropy, KL divergence, likelihoods
+batching            04    mini-batch index iterators
+linear_regression   04    least squares, gradient descent, ridge and lasso
+logistic            05    logistic and softmax regression
+gradcheck           06    numeric gradients and vector-Jacobian products, relative error
+autograd            06    a scalar reverse-mode autograd engine (Value, ValueMLP)
+layers              06    layers as forward/backward pairs: affine, activations, losses
+mlp                 06    the MLP built from ``layers``, and Rosenblatt's perceptron
+losses              06    margin losses for binary classification
+elm                 06    the extreme learning machine
+augment             07    data augmentation: shifts, rotations, noise
+init                07    weight initialisation (Xavier, He, orthogonal) and its probes
+optim               07    SGD, momentum, AdaGrad, RMSprop, Adam, AdamW; learning-rate schedules
+norm                07    BatchNorm, LayerNorm, GroupNorm, InstanceNorm
+regularization      07    L1/L2 penalties, dropout, early stopping
+hpsearch            07    grid and random hyperparameter search
+conv                08    convolution by loops and by im2col, output sizes, receptive fields
+pool                08    max and average pooling
+rnn                 10    the vanilla RNN with backpropagation through time, gradient clipping
+text                10    character vocabularies, n-gram baselines, perplexity
+lstm                11    the LSTM cell and layer, forward and backward
+gru                 11    the GRU cell and layer, forward and backward
+word2vec            11    skip-gram with negative sampling
+cluster             13    k-means(++) and agglomerative clustering
+pca                 13    PCA and the linear autoencoder
+metrics             13    ROC curves and AUC, principal angles
+upsample            13    unpooling and transposed convolution
+vae                 14    the VAE's Gaussian KL, reparameterisation and ELBO
+gan                 14    the GAN value function, losses and optimal discriminator
+==================  ====  ==================================================================
 """

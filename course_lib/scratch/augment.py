@@ -19,12 +19,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import (
+    as_images,
+    check_finite,
+    check_int,
+    check_positive,
+    check_rng,
+)
 
 
-def _images(images, where: str) -> tuple[np.ndarray, bool]:
-    x = as_array(images, where, "images", ndim=(2, 3)).astype(np.float64)
-    check_finite(x, where, "images")
+def _batch(images, where: str) -> tuple[np.ndarray, bool]:
+    """The images as a finite float64 (N, H, W) batch, and whether a single (H, W) came in."""
+    x = as_images(images, where, "images", ndim=(2, 3), dtype=np.float64)
     single = x.ndim == 2
     return (x[None] if single else x), single
 
@@ -51,7 +57,7 @@ def shift(images, dy, dx, *, fill: float = 0.0) -> np.ndarray:
     Returns:
         float64 array shaped like ``images``.
     """
-    x, single = _images(images, "shift")
+    x, single = _batch(images, "shift")
     n, H, W = x.shape
     dys = _per_image(dy, n, "shift", "dy")
     dxs = _per_image(dx, n, "shift", "dx")
@@ -99,7 +105,7 @@ def rotate(images, angle, *, method: str = "bilinear", fill: float = 0.0) -> np.
     """
     if method not in ("bilinear", "nearest"):
         raise ValueError(f"rotate: method must be 'bilinear' or 'nearest', got {method!r}")
-    x, single = _images(images, "rotate")
+    x, single = _batch(images, "rotate")
     n, H, W = x.shape
     theta = np.deg2rad(_per_image(angle, n, "rotate", "angle"))[:, None, None]   # (N, 1, 1)
     cy, cx = (H - 1) / 2, (W - 1) / 2
@@ -121,9 +127,8 @@ def add_noise(images, std: float, *, rng: np.random.Generator,
 
     Returns a float64 array shaped like ``images``; the same ``rng`` state gives the same noise.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"add_noise: rng must be a np.random.Generator, got {type(rng).__name__}")
-    x, single = _images(images, "add_noise")
+    check_rng(rng, "add_noise")
+    x, single = _batch(images, "add_noise")
     std = check_positive(std, "add_noise", "std", allow_zero=True)
     out = x + rng.normal(0.0, std, size=x.shape) if std > 0 else x.copy()
     if clip is not None:
@@ -144,10 +149,8 @@ def random_augment(images, *, rng: np.random.Generator, max_shift: int = 1,
     ``noise_std`` (clipped to [0, 1]). Args as in :func:`shift`, :func:`rotate`,
     :func:`add_noise`. Returns float64 (N, H, W) (or (H, W) for a single image).
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"random_augment: rng must be a np.random.Generator, "
-                        f"got {type(rng).__name__}")
-    x, single = _images(images, "random_augment")
+    check_rng(rng, "random_augment")
+    x, single = _batch(images, "random_augment")
     n = len(x)
     max_shift = check_int(max_shift, "random_augment", "max_shift", low=0)
     max_angle = check_positive(max_angle, "random_augment", "max_angle", allow_zero=True)

@@ -1,4 +1,4 @@
-"""A scalar reverse-mode automatic differentiation engine, and an MLP built on it.
+"""A scalar reverse-mode automatic differentiation engine, and an MLP built on it (ValueMLP).
 
 Every :class:`Value` holds one number (``data``), the numbers it was computed from
 (``parents``), the name of the operation (``op``) and the *local derivatives*
@@ -28,7 +28,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Value", "topological_order", "zero_grad", "Neuron", "Layer", "MLP"]
+from course_lib.scratch.validate import check_rng
+
+__all__ = ["Value", "topological_order", "zero_grad", "Neuron", "Layer", "ValueMLP"]
 
 
 def _check_number(x, where: str, name: str) -> float:
@@ -343,10 +345,11 @@ class Layer:
         return [p for n in self.neurons for p in n.parameters()]
 
 
-class MLP:
-    """A multilayer perceptron of scalar Values.
+class ValueMLP:
+    """A multilayer perceptron of scalar Values (the PyTorch module of chapter 06 is
+    :class:`course_lib.torch_ref.mlp.MLP`).
 
-    ``MLP(3, [4, 4, 1], rng=rng)`` maps 3 inputs through two hidden layers of 4 units
+    ``ValueMLP(3, [4, 4, 1], rng=rng)`` maps 3 inputs through two hidden layers of 4 units
     (``activation``) to one linear output. The last layer is always linear, so add a
     sigmoid or a softmax in the loss as needed.
 
@@ -363,12 +366,13 @@ class MLP:
 
     def __init__(self, n_in: int, sizes: Sequence[int], *, activation: str = "tanh",
                  rng: np.random.Generator):
-        _check_net_args(n_in, activation, rng, "MLP")
+        _check_net_args(n_in, activation, rng, "ValueMLP")
         sizes = list(sizes) if isinstance(sizes, (list, tuple)) else sizes
         if not isinstance(sizes, list) or not sizes or any(
                 isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1
                 for s in sizes):
-            raise ValueError(f"MLP: sizes must be a non-empty list of ints >= 1, got {sizes!r}")
+            raise ValueError(f"ValueMLP: sizes must be a non-empty list of ints >= 1, "
+                             f"got {sizes!r}")
         dims = [n_in, *sizes]
         self.n_in, self.sizes, self.activation = n_in, [int(s) for s in sizes], activation
         self.layers = [Layer(dims[i], dims[i + 1], rng=rng, name=f"L{i}.",
@@ -376,7 +380,7 @@ class MLP:
                        for i in range(len(sizes))]
 
     def __call__(self, x: Sequence[float | Value]) -> Value | list[Value]:
-        h = _as_inputs(x, self.n_in, "MLP")
+        h = _as_inputs(x, self.n_in, "ValueMLP")
         for layer in self.layers:
             h = layer(h)
             h = [h] if isinstance(h, Value) else h
@@ -387,7 +391,7 @@ class MLP:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:
-        return (f"MLP({self.n_in} -> {' -> '.join(map(str, self.sizes))}, "
+        return (f"ValueMLP({self.n_in} -> {' -> '.join(map(str, self.sizes))}, "
                 f"activation={self.activation!r}, {len(self.parameters())} parameters)")
 
 
@@ -397,6 +401,4 @@ def _check_net_args(n_in, activation, rng, where: str) -> None:
     if activation not in _ACTIVATIONS:
         raise ValueError(f"{where}: activation must be one of {_ACTIVATIONS}, "
                          f"got {activation!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{where}: rng must be a numpy.random.Generator "
-                        f"(np.random.default_rng(seed)), got {type(rng).__name__}")
+    check_rng(rng, where)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.validate import check_int, check_rng
 
 
 def minibatch_indices(n: int, batch_size: int, *, rng: np.random.Generator | None = None,
@@ -29,10 +29,7 @@ def minibatch_indices(n: int, batch_size: int, *, rng: np.random.Generator | Non
     n = check_int(n, "minibatch_indices", "n", low=1)
     batch_size = check_int(batch_size, "minibatch_indices", "batch_size", low=1)
     if shuffle:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError("minibatch_indices: shuffle=True needs rng, a numpy.random.Generator "
-                            f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
-        order = rng.permutation(n)
+        order = check_rng(rng, "minibatch_indices", "rng (shuffle=True needs it)").permutation(n)
     else:
         order = np.arange(n)
     stop = n - n % batch_size if drop_last else n

@@ -36,30 +36,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int
+from course_lib.scratch.validate import as_array, as_matrix, as_rng, check_int, check_labels
 
 __all__ = ["sq_distances", "kmeans_plusplus", "assign", "update_centers", "inertia",
            "kmeans", "KMeansResult", "cluster_purity", "LINKAGES", "agglomerative",
            "cut_tree", "dendrogram_coords"]
 
 
-def _points(X, where: str, name: str = "X") -> np.ndarray:
-    X = as_array(X, where, name, ndim=2).astype(np.float64)
-    check_finite(X, where, name)
-    return X
-
-
 def _centers(C, d: int, where: str, name: str = "C") -> np.ndarray:
-    C = _points(C, where, name)
+    C = as_matrix(C, where, name)
     if C.shape[1] != d:
         raise ValueError(f"{where}: {name} must have {d} columns like X, got shape {C.shape}")
     return C
-
-
-def _rng(seed, where: str) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(check_int(seed, where, "seed", low=0))
 
 
 # ---------------------------------------------------------------------------------- k-means
@@ -73,7 +61,7 @@ def sq_distances(X, C) -> np.ndarray:
     Returns:
         (N, K) float64, clipped at 0 (the expansion can give −1e-16 by round-off).
     """
-    X = _points(X, "sq_distances")
+    X = as_matrix(X, "sq_distances", "X")
     C = _centers(C, X.shape[1], "sq_distances")
     D = (X * X).sum(1)[:, None] - 2.0 * X @ C.T + (C * C).sum(1)[None, :]   # (N, K)
     return np.maximum(D, 0.0)
@@ -96,9 +84,9 @@ def kmeans_plusplus(X, k: int, seed: int | np.random.Generator = 0
     Returns:
         centres (k, d) float64 (rows of X) and their row indices (k,) int64.
     """
-    X = _points(X, "kmeans_plusplus")
+    X = as_matrix(X, "kmeans_plusplus", "X")
     k = check_int(k, "kmeans_plusplus", "k", low=1, high=len(X))
-    rng = _rng(seed, "kmeans_plusplus")
+    rng = as_rng(seed, "kmeans_plusplus")
     idx = [int(rng.integers(len(X)))]
     D2 = sq_distances(X, X[idx])[:, 0]                         # (N,) to the nearest centre
     for _ in range(1, k):
@@ -137,9 +125,10 @@ def update_centers(X, labels, C_old) -> np.ndarray:
     Returns:
         (K, d) float64 new centres.
     """
-    X = _points(X, "update_centers")
+    X = as_matrix(X, "update_centers", "X")
     C_old = _centers(C_old, X.shape[1], "update_centers", "C_old")
-    labels = _labels(labels, len(X), len(C_old), "update_centers")
+    labels = check_labels(labels, len(X), len(C_old), "update_centers", "labels",
+                          per="point")
     K = len(C_old)
     counts = np.bincount(labels, minlength=K).astype(np.float64)   # (K,)
     sums = np.zeros_like(C_old)
@@ -150,23 +139,12 @@ def update_centers(X, labels, C_old) -> np.ndarray:
     return C
 
 
-def _labels(labels, n: int, k: int, where: str) -> np.ndarray:
-    labels = as_array(labels, where, "labels", ndim=1, dtype_kind="iu")
-    if len(labels) != n:
-        raise ValueError(f"{where}: labels must have one entry per point ({n}), "
-                         f"got {len(labels)}")
-    if labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"{where}: labels must lie in 0..{k - 1}, "
-                         f"got values in {labels.min()}..{labels.max()}")
-    return labels.astype(np.int64)
-
-
 def inertia(X, C, labels=None) -> float:
     """J = Σ_n ‖x_n − c_{z_n}‖²; with ``labels=None`` each point uses its nearest centre."""
     D = sq_distances(X, C)
     if labels is None:
         return float(D.min(axis=1).sum())
-    labels = _labels(labels, D.shape[0], D.shape[1], "inertia")
+    labels = check_labels(labels, D.shape[0], D.shape[1], "inertia", "labels", per="point")
     return float(D[np.arange(len(labels)), labels].sum())
 
 
@@ -213,7 +191,7 @@ def kmeans(X, k: int | None = None, *, init="k-means++", max_iter: int = 300,
     Returns:
         A :class:`KMeansResult`.
     """
-    X = _points(X, "kmeans")
+    X = as_matrix(X, "kmeans", "X")
     max_iter = check_int(max_iter, "kmeans", "max_iter", low=1)
     if isinstance(init, str):
         if k is None:
@@ -223,7 +201,7 @@ def kmeans(X, k: int | None = None, *, init="k-means++", max_iter: int = 300,
         if init == "k-means++":
             C, _ = kmeans_plusplus(X, k, seed)
         elif init == "random":
-            C = X[_rng(seed, "kmeans").choice(len(X), size=k, replace=False)].copy()
+            C = X[as_rng(seed, "kmeans").choice(len(X), size=k, replace=False)].copy()
         else:
             raise ValueError(f"kmeans: init must be 'k-means++', 'random' or a (k, d) array, "
                              f"got {init!r}")
@@ -309,7 +287,7 @@ def agglomerative(X, linkage: str = "average") -> np.ndarray:
         ``Z[t, 0] < Z[t, 1]`` at distance ``Z[t, 2]`` into a cluster of ``Z[t, 3]`` points,
         which gets the id N + t (ids 0..N−1 are the points). Heights never decrease.
     """
-    X = _points(X, "agglomerative")
+    X = as_matrix(X, "agglomerative", "X")
     if linkage not in LINKAGES:
         raise ValueError(f"agglomerative: linkage must be one of {LINKAGES}, got {linkage!r}")
     N = len(X)

@@ -34,10 +34,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_int
+from course_lib.scratch.validate import as_float_array, check_grad_shape, check_int
 
 __all__ = ["conv_output_size", "receptive_field", "corr1d", "corr2d",
-           "conv2d_forward_loops", "conv2d_backward_loops", "im2col", "col2im",
+           "conv2d_forward_loops", "conv2d_backward_loops", "pad2d", "im2col", "col2im",
            "conv2d_forward", "conv2d_backward"]
 
 
@@ -108,18 +108,14 @@ def receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int] | None =
 # 2. The definition: one signal or one image, one kernel, no padding ("valid")
 # ---------------------------------------------------------------------------------------------
 
-def _float(x, where: str, name: str, ndim) -> np.ndarray:
-    arr = as_array(x, where, name, ndim=ndim, dtype_kind="fiu")
-    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
-
-
 def corr1d(x, w) -> np.ndarray:
     """Valid 1-D cross-correlation ``y[i] = Σ_a w[a] x[i + a]``.
 
     Args: x: (n,) signal; w: (k,) kernel, k ≤ n.
     Returns: y: (n − k + 1,). ``np.correlate(x, w, "valid")`` computes the same.
     """
-    x, w = _float(x, "corr1d", "x", 1), _float(w, "corr1d", "w", 1)
+    x = as_float_array(x, "corr1d", "x", ndim=1)
+    w = as_float_array(w, "corr1d", "w", ndim=1)
     if len(w) > len(x):
         raise ValueError(f"corr1d: the kernel (length {len(w)}) is longer than x ({len(x)})")
     return np.array([np.sum(w * x[i:i + len(w)]) for i in range(len(x) - len(w) + 1)])
@@ -133,7 +129,8 @@ def corr2d(X, K) -> np.ndarray:
     Args: X: (H, W) image; K: (kh, kw) kernel with kh ≤ H, kw ≤ W.
     Returns: Y: (H − kh + 1, W − kw + 1).
     """
-    X, K = _float(X, "corr2d", "X", 2), _float(K, "corr2d", "K", 2)
+    X = as_float_array(X, "corr2d", "X", ndim=2)
+    K = as_float_array(K, "corr2d", "K", ndim=2)
     kh, kw = K.shape
     if kh > X.shape[0] or kw > X.shape[1]:
         raise ValueError(f"corr2d: the kernel {K.shape} is larger than the image {X.shape}")
@@ -150,12 +147,13 @@ def corr2d(X, K) -> np.ndarray:
 
 def _check_conv(x, w, b, stride, padding, dilation, where: str):
     """Validate the arguments of a conv2d forward; return them as arrays/ints and (OH, OW)."""
-    x = _float(x, where, "x", 4)
-    w = _float(w, where, "w", 4)
+    x = as_float_array(x, where, "x", ndim=4)
+    w = as_float_array(w, where, "w", ndim=4)
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"{where}: x is (N, C, H, W) = {x.shape} and w is (F, C, kh, kw) = "
                          f"{w.shape}; the channel counts C must match")
-    b = np.zeros(w.shape[0], dtype=w.dtype) if b is None else _float(b, where, "b", 1)
+    b = (np.zeros(w.shape[0], dtype=w.dtype) if b is None
+         else as_float_array(b, where, "b", ndim=1))
     if b.shape != (w.shape[0],):
         raise ValueError(f"{where}: b must have one bias per kernel, shape ({w.shape[0]},), "
                          f"got {b.shape}")
@@ -171,19 +169,20 @@ def _check_conv(x, w, b, stride, padding, dilation, where: str):
     return x, w, b, s, p, d, OH, OW
 
 
-def _pad(x: np.ndarray, p: int, value: float = 0.0) -> np.ndarray:
-    """Add p rows/columns of ``value`` on every side of the last two axes."""
+def pad2d(x: np.ndarray, p: int, value: float = 0.0) -> np.ndarray:
+    """Add ``p`` rows and columns of ``value`` on every side of the last two axes.
+
+    Args:
+        x: (N, C, H, W) array. p: padding width (≥ 0; 0 returns ``x`` itself, not a copy).
+        value: what the border holds: 0 for convolution and average pooling, −inf for max
+            pooling (so that a padded cell is never the maximum).
+
+    Returns:
+        (N, C, H + 2p, W + 2p) array of ``x``'s dtype.
+    """
     if p == 0:
         return x
     return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=value)
-
-
-def _check_dout(dout, shape: tuple, where: str) -> np.ndarray:
-    dout = _float(dout, where, "dout", len(shape))
-    if dout.shape != tuple(shape):
-        raise ValueError(f"{where}: dout must have the shape of the forward output "
-                         f"{tuple(shape)}, got {dout.shape}")
-    return dout
 
 
 def conv2d_forward_loops(x, w, b=None, stride: int = 1, padding: int = 0,
@@ -201,7 +200,7 @@ def conv2d_forward_loops(x, w, b=None, stride: int = 1, padding: int = 0,
                                            "conv2d_forward_loops")
     N, F = x.shape[0], w.shape[0]
     span_h, span_w = d * (w.shape[2] - 1) + 1, d * (w.shape[3] - 1) + 1
-    x_pad = _pad(x, p)                                            # (N, C, H + 2p, W + 2p)
+    x_pad = pad2d(x, p)                                           # (N, C, H + 2p, W + 2p)
     out = np.zeros((N, F, OH, OW), dtype=np.result_type(x, w))
     for n in range(N):
         for f in range(F):
@@ -228,9 +227,9 @@ def conv2d_backward_loops(dout, cache: tuple) -> tuple[np.ndarray, np.ndarray, n
     x, w, s, p, d = cache
     N, F, H, W = x.shape[0], w.shape[0], x.shape[2], x.shape[3]
     OH, OW = conv_output_size(H, w.shape[2], p, s, d), conv_output_size(W, w.shape[3], p, s, d)
-    dout = _check_dout(dout, (N, F, OH, OW), "conv2d_backward_loops")
+    dout = check_grad_shape(dout, (N, F, OH, OW), "conv2d_backward_loops")
     span_h, span_w = d * (w.shape[2] - 1) + 1, d * (w.shape[3] - 1) + 1
-    x_pad = _pad(x, p)
+    x_pad = pad2d(x, p)
     dx_pad, dw = np.zeros_like(x_pad, dtype=dout.dtype), np.zeros_like(w, dtype=dout.dtype)
     for n in range(N):
         for f in range(F):
@@ -264,11 +263,11 @@ def im2col(x, kh: int, kw: int, stride: int = 1, padding: int = 0, dilation: int
     Returns:
         cols: (N, C·kh·kw, OH·OW), a new array.
     """
-    x = _float(x, "im2col", "x", 4)
+    x = as_float_array(x, "im2col", "x", ndim=4)
     N, C, H, W = x.shape
     s, p, d = stride, padding, dilation
     OH, OW = conv_output_size(H, kh, p, s, d), conv_output_size(W, kw, p, s, d)
-    x_pad = _pad(x, p, pad_value)                                 # (N, C, H + 2p, W + 2p)
+    x_pad = pad2d(x, p, pad_value)                                # (N, C, H + 2p, W + 2p)
     cols = np.empty((N, C, kh, kw, OH, OW), dtype=x.dtype)
     for a in range(kh):
         for b in range(kw):
@@ -294,7 +293,7 @@ def col2im(cols, x_shape: tuple, kh: int, kw: int, stride: int = 1, padding: int
     N, C, H, W = x_shape
     s, p, d = stride, padding, dilation
     OH, OW = conv_output_size(H, kh, p, s, d), conv_output_size(W, kw, p, s, d)
-    cols = _float(cols, "col2im", "cols", 3)
+    cols = as_float_array(cols, "col2im", "cols", ndim=3)
     if cols.shape != (N, C * kh * kw, OH * OW):
         raise ValueError(f"col2im: cols must have shape {(N, C * kh * kw, OH * OW)} for "
                          f"x_shape {tuple(x_shape)}, got {cols.shape}")
@@ -346,7 +345,7 @@ def conv2d_backward(dout, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndar
     N, F, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
     L = cols.shape[2]                                             # OH·OW
     OH = conv_output_size(x_shape[2], kh, p, s, d)
-    dout = _check_dout(dout, (N, F, OH, L // OH), "conv2d_backward")
+    dout = check_grad_shape(dout, (N, F, OH, L // OH), "conv2d_backward")
     dout_flat = dout.reshape(N, F, L)                             # (N, F, OH·OW)
     dW_row = np.tensordot(dout_flat, cols, axes=([0, 2], [0, 2]))  # (F, C·kh·kw)
     dcols = w.reshape(F, -1).T @ dout_flat                        # (N, C·kh·kw, OH·OW)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import as_float_array, as_matrix, check_int, check_positive
 
 __all__ = ["Objective", "quadratic", "ill_conditioned_bowl", "rosenbrock", "double_well",
            "lipschitz_constant", "gradient_descent", "newton", "descend", "Run",
@@ -52,7 +52,7 @@ class Objective:
 
     def _point(self, x, what: str, batched: bool = False) -> np.ndarray:
         where = f"{self.name}.{what}"
-        x = as_array(x, where, "x", dtype_kind="fiu").astype(np.float64)
+        x = as_float_array(x, where, "x", dtype=np.float64)
         if batched and (x.ndim == 0 or x.shape[-1] != self.dim):
             raise ValueError(f"{where}: x must have shape (..., {self.dim}), got {x.shape}")
         if not batched and x.shape != (self.dim,):
@@ -80,10 +80,9 @@ class Objective:
 
 
 def _symmetric(A, where: str) -> np.ndarray:
-    A = as_array(A, where, "A", ndim=2, dtype_kind="fiu").astype(np.float64)
+    A = as_matrix(A, where, "A")
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"{where}: A must be a square (d, d) matrix, got shape {A.shape}")
-    check_finite(A, where, "A")
     if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * max(1.0, np.abs(A).max())):
         raise ValueError(f"{where}: A must be symmetric (A == A.T); use (A + A.T) / 2, "
                          f"which defines the same quadratic form")
@@ -103,8 +102,8 @@ def quadratic(A, b=None, name: str = "quadratic") -> Objective:
     """
     A = _symmetric(A, "quadratic")
     d = A.shape[0]
-    b = np.zeros(d) if b is None else as_array(b, "quadratic", "b", ndim=1,
-                                                 dtype_kind="fiu").astype(np.float64)
+    b = np.zeros(d) if b is None else as_float_array(b, "quadratic", "b", ndim=1,
+                                                       dtype=np.float64)
     if b.shape != (d,):
         raise ValueError(f"quadratic: b must have shape ({d},) to match A {A.shape}, got {b.shape}")
     x_star = np.linalg.solve(A, b) if np.linalg.eigvalsh(A).min() > 0 else None
@@ -196,12 +195,6 @@ def lipschitz_constant(A) -> float:
 
 # ----------------------------------------------------------------------------------- methods
 
-def _start(x0, where: str) -> np.ndarray:
-    x0 = as_array(x0, where, "x0", ndim=1, dtype_kind="fiu").astype(np.float64)
-    check_finite(x0, where, "x0")
-    return x0
-
-
 def _call(fn: Callable, x: np.ndarray, shape: tuple, where: str, what: str) -> np.ndarray:
     if not callable(fn):
         raise TypeError(f"{where}: {what} must be a function, got {type(fn).__name__}")
@@ -226,7 +219,7 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0, lr: float,
         The path, float64 of shape (n_steps + 1, d); row 0 is x0. A divergent run may
         overflow to inf/NaN here: use :func:`descend` to stop such a run cleanly.
     """
-    x = _start(x0, "gradient_descent")
+    x = as_float_array(x0, "gradient_descent", "x0", ndim=1, finite=True, dtype=np.float64)
     lr = check_positive(lr, "gradient_descent", "lr")
     n_steps = check_int(n_steps, "gradient_descent", "n_steps", low=0)
     path = np.empty((n_steps + 1, x.size))
@@ -263,7 +256,7 @@ def newton(grad: Callable[[np.ndarray], np.ndarray], hess: Callable[[np.ndarray]
         The path, float64 of shape (n_steps + 1, d). Raises ``ValueError`` if a Hessian is
         singular.
     """
-    x = _start(x0, "newton")
+    x = as_float_array(x0, "newton", "x0", ndim=1, finite=True, dtype=np.float64)
     n_steps = check_int(n_steps, "newton", "n_steps", low=0)
     path = np.empty((n_steps + 1, x.size))
     path[0] = x
@@ -320,7 +313,7 @@ def descend(grad: Callable[[np.ndarray], np.ndarray], x0, n_steps: int, *, lr: f
         A :class:`Run` with ``path`` (T + 1, d), ``grad_norms`` (T + 1,), ``status``.
     """
     where = "descend"
-    x = _start(x0, where)
+    x = as_float_array(x0, where, "x0", ndim=1, finite=True, dtype=np.float64)
     n_steps = check_int(n_steps, where, "n_steps", low=0)
     lr = check_positive(lr, where, "lr")
     tol = check_positive(tol, where, "tol", allow_zero=True)
@@ -371,7 +364,7 @@ def numeric_jacobian(F: Callable[[np.ndarray], np.ndarray], x, h: float = 1e-6) 
     Returns:
         J, float64 of shape (m, d).
     """
-    x = as_array(x, "numeric_jacobian", "x", ndim=1, dtype_kind="fiu").astype(np.float64)
+    x = as_float_array(x, "numeric_jacobian", "x", ndim=1, dtype=np.float64)
     h = check_positive(h, "numeric_jacobian", "h")
     if not callable(F):
         raise TypeError(f"numeric_jacobian: F must be a function, got {type(F).__name__}")

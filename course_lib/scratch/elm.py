@@ -21,9 +21,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.functional import one_hot
+from course_lib.scratch.validate import (
+    as_float_array,
+    as_matrix,
+    check_int,
+    check_positive,
+    check_rng,
+)
 
-__all__ = ["ELM", "elm_fit", "elm_hidden", "elm_predict", "one_hot"]
+# one_hot lives in functional (chapter 10 uses it too); re-exported for chapter 06.
+__all__ = ["ELM", "fit_elm", "elm_hidden", "elm_predict", "one_hot"]
 
 _ACTS = {
     "tanh": np.tanh,
@@ -45,27 +53,15 @@ class ELM:
     squeeze: bool
 
 
-def one_hot(y, n_classes: int) -> np.ndarray:
-    """(N,) integer labels in [0, n_classes) → (N, n_classes) float64 one-hot rows."""
-    y = as_array(y, "one_hot", "y", ndim=1, dtype_kind="iu")
-    n_classes = check_int(n_classes, "one_hot", "n_classes", low=1)
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"one_hot: labels must be in [0, {n_classes - 1}], "
-                         f"got values from {y.min()} to {y.max()}")
-    out = np.zeros((len(y), n_classes))
-    out[np.arange(len(y)), y] = 1.0
-    return out
-
-
 def elm_hidden(model: ELM, X) -> np.ndarray:
     """The random features ``H = g(X W + b)``: (N, D) inputs → (N, H)."""
-    X = as_array(X, "elm_hidden", "X", ndim=2, dtype_kind="fiu").astype(np.float64)
+    X = as_float_array(X, "elm_hidden", "X", ndim=2, dtype=np.float64)
     if X.shape[1] != model.W.shape[0]:
         raise ValueError(f"elm: X must have {model.W.shape[0]} columns, got shape {X.shape}")
     return _ACTS[model.activation](X @ model.W + model.b)
 
 
-def elm_fit(X, Y, n_hidden: int, *, rng: np.random.Generator, activation: str = "tanh",
+def fit_elm(X, Y, n_hidden: int, *, rng: np.random.Generator, activation: str = "tanh",
             ridge: float = 1e-6, weight_scale: float = 1.0) -> ELM:
     """Fit an extreme learning machine.
 
@@ -81,16 +77,13 @@ def elm_fit(X, Y, n_hidden: int, *, rng: np.random.Generator, activation: str = 
     Returns:
         An :class:`ELM`; predict with :func:`elm_predict`.
     """
-    where = "elm_fit"
-    X = as_array(X, where, "X", ndim=2, dtype_kind="fiu").astype(np.float64)
-    Y = as_array(Y, where, "Y", ndim=(1, 2), dtype_kind="fiu").astype(np.float64)
-    check_finite(X, where, "X")
-    check_finite(Y, where, "Y")
+    where = "fit_elm"
+    X = as_matrix(X, where, "X")
+    Y = as_float_array(Y, where, "Y", ndim=(1, 2), finite=True, dtype=np.float64)
     if len(Y) != len(X):
         raise ValueError(f"{where}: X has {len(X)} rows but Y has {len(Y)}")
     n_hidden = check_int(n_hidden, where, "n_hidden", low=1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{where}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_rng(rng, where)
     if activation not in _ACTS:
         raise ValueError(f"{where}: activation must be one of {sorted(_ACTS)}, got {activation!r}")
     ridge = check_positive(ridge, where, "ridge", allow_zero=True)
@@ -112,7 +105,7 @@ def elm_predict(model: ELM, X) -> np.ndarray:
     """Outputs ``Ŷ = g(X W + b) β``: (N, K), or (N,) when the model was fitted on (N,) targets.
     For classification take ``argmax`` over axis 1."""
     if not isinstance(model, ELM):
-        raise TypeError(f"elm_predict: model must be an ELM from elm_fit, "
+        raise TypeError(f"elm_predict: model must be an ELM from fit_elm, "
                         f"got {type(model).__name__}")
     out = elm_hidden(model, X) @ model.beta                               # (N, K)
     return out[:, 0] if model.squeeze else out

@@ -20,20 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.logistic import log_sigmoid, sigmoid
-from course_lib.scratch.validate import as_array, check_finite, check_positive
+from course_lib.scratch.functional import log_sigmoid, sigmoid
+from course_lib.scratch.validate import as_array, as_float_array, check_positive, check_same_shape
 
-__all__ = ["log_sigmoid", "discriminator_loss", "generator_loss", "generator_loss_grad",
+__all__ = ["discriminator_loss", "generator_loss", "generator_loss_grad",
            "optimal_discriminator", "gan_value", "GENERATOR_LOSSES"]
 
 #: The two generator losses of Goodfellow et al. (2014).
 GENERATOR_LOSSES = ("saturating", "non_saturating")
-
-
-def _logits(a, where: str, name: str = "logits") -> np.ndarray:
-    arr = as_array(a, where, name, dtype_kind="fiu").astype(np.float64)
-    check_finite(arr, where, name)
-    return arr
 
 
 def discriminator_loss(logits_real, logits_fake) -> float:
@@ -47,7 +41,8 @@ def discriminator_loss(logits_real, logits_fake) -> float:
         A float; its minimum over D is −max_D V(D, G).
     """
     w = "discriminator_loss"
-    real, fake = _logits(logits_real, w, "logits_real"), _logits(logits_fake, w, "logits_fake")
+    real = as_float_array(logits_real, w, "logits_real", finite=True, dtype=np.float64)
+    fake = as_float_array(logits_fake, w, "logits_fake", finite=True, dtype=np.float64)
     return float(-np.mean(log_sigmoid(real)) - np.mean(log_sigmoid(-fake)))
 
 
@@ -64,7 +59,7 @@ def generator_loss(logits_fake, kind: str = "non_saturating") -> float:
     - ``"non_saturating"``: mean −log σ(a)     (same fixed point, strong gradients early on).
     """
     w = "generator_loss"
-    a = _logits(logits_fake, w, "logits_fake")
+    a = as_float_array(logits_fake, w, "logits_fake", finite=True, dtype=np.float64)
     if _kind(kind, w) == "saturating":
         return float(np.mean(log_sigmoid(-a)))
     return float(-np.mean(log_sigmoid(a)))
@@ -78,7 +73,7 @@ def generator_loss_grad(logits_fake, kind: str = "non_saturating") -> np.ndarray
     goes to −1 there.
     """
     w = "generator_loss_grad"
-    a = _logits(logits_fake, w, "logits_fake")
+    a = as_float_array(logits_fake, w, "logits_fake", finite=True, dtype=np.float64)
     d = sigmoid(a)
     g = -d if _kind(kind, w) == "saturating" else -(1.0 - d)
     return g / a.size
@@ -97,9 +92,7 @@ def optimal_discriminator(p_data, p_g) -> np.ndarray:
     w = "optimal_discriminator"
     p = as_array(p_data, w, "p_data").astype(np.float64)
     q = as_array(p_g, w, "p_g").astype(np.float64)
-    if p.shape != q.shape:
-        raise ValueError(f"{w}: p_data and p_g must have the same shape, got {p.shape} and "
-                         f"{q.shape}")
+    check_same_shape(p, q, w, "p_data", "p_g")
     if np.any(p < 0) or np.any(q < 0):
         raise ValueError(f"{w}: densities must be >= 0")
     total = p + q

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_positive
+from course_lib.scratch.validate import as_array, as_float_array, check_positive
 
 
 def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
@@ -88,7 +88,7 @@ def numeric_vjp(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout=None,
     if order not in (2, 4):
         raise ValueError(f"{where}: order must be 2 or 4, got {order!r}")
     dout = (np.array(1.0) if dout is None else
-            as_array(dout, where, "dout", dtype_kind="fiu", allow_empty=True).astype(np.float64))
+            as_float_array(dout, where, "dout", allow_empty=True, dtype=np.float64))
     flat_x = x.reshape(-1)
     grad = np.zeros_like(x)
     flat_g = grad.reshape(-1)

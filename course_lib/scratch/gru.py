@@ -24,35 +24,49 @@ backwards take the upstream gradients and the cache. Use float64 for gradient ch
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-# The input checks are the LSTM module's: the same rules for both cells; σ is chapter 05's.
-from course_lib.scratch.logistic import sigmoid
-from course_lib.scratch.lstm import _check_grad, _check_state, _float
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.functional import sigmoid
+from course_lib.scratch.rnn import torch_rnn_weights
+from course_lib.scratch.validate import (
+    as_float_array,
+    check_gate_weights,
+    check_grad_shape,
+    check_int,
+    check_rng,
+    check_shape,
+    check_step_caches,
+)
 
-__all__ = ["gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
+__all__ = ["GRUStepCache", "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
            "gru_gates", "init_gru", "gru_params_from_torch", "GATE_NAMES"]
 
 #: The order of the three blocks of ``Wx``, ``Wh``, ``bx`` and ``bh`` (torch's order).
 GATE_NAMES = ("reset", "update", "candidate")
 
 
+@dataclass(frozen=True, eq=False)
+class GRUStepCache:
+    """What one GRU step keeps for its backward pass: the inputs ``x`` (N, D) and ``h_prev``
+    (N, H), the weights ``Wx`` (D, 3H) and ``Wh`` (H, 3H), the gates ``r``, ``z``, the
+    candidate ``n`` and ``ah_n`` = h_prev Wh_n + bh_n (all (N, H))."""
+
+    x: np.ndarray
+    h_prev: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    r: np.ndarray
+    z: np.ndarray
+    n: np.ndarray
+    ah_n: np.ndarray
+
+
 def _check_weights(Wx, Wh, bx, bh, where: str):
     """Validate (D, 3H), (H, 3H), (3H,), (3H,) and return them with H."""
-    Wx, Wh = _float(Wx, where, "Wx", 2), _float(Wh, where, "Wh", 2)
-    bx, bh = _float(bx, where, "bx", 1), _float(bh, where, "bh", 1)
-    H = Wh.shape[0]
-    if Wh.shape != (H, 3 * H):
-        raise ValueError(f"{where}: Wh must be (H, 3H) with the blocks r, z, n side by side, "
-                         f"got shape {Wh.shape}")
-    if Wx.shape[1] != 3 * H:
-        raise ValueError(f"{where}: Wx must be (D, 3H) = (D, {3 * H}) to match Wh {Wh.shape}, "
-                         f"got {Wx.shape}")
-    for name, v in (("bx", bx), ("bh", bh)):
-        if v.shape != (3 * H,):
-            raise ValueError(f"{where}: {name} must have shape ({3 * H},) to match Wh "
-                             f"{Wh.shape}, got {v.shape}")
+    Wx, Wh, (bx, bh), H = check_gate_weights(Wx, Wh, {"bx": bx, "bh": bh}, ("r", "z", "n"),
+                                             where)
     return Wx, Wh, bx, bh, H
 
 
@@ -69,28 +83,28 @@ def _step(x, h_prev, Wx, Wh, bx, bh):
     ah_n = ah[:, 2 * H:]                              # (N, H)
     n = np.tanh(ax[:, 2 * H:] + r * ah_n)             # (N, H) candidate
     h = (1.0 - z) * n + z * h_prev                    # (N, H)
-    return h, (x, h_prev, Wx, Wh, r, z, n, ah_n)
+    return h, GRUStepCache(x, h_prev, Wx, Wh, r, z, n, ah_n)
 
 
-def _step_backward(dh, cache):
-    x, h_prev, Wx, Wh, r, z, n, ah_n = cache
+def _step_backward(dh, cache: GRUStepCache):
+    r, z, n = cache.r, cache.z, cache.n
     dn = dh * (1.0 - z)                               # h = (1 − z) ⊙ n + z ⊙ h_prev
-    dz = dh * (h_prev - n)
+    dz = dh * (cache.h_prev - n)
     dh_prev = dh * z                                  # the direct, gated path back in time
     dan = dn * (1.0 - n * n)                          # tanh' = 1 − tanh²
-    dr = dan * ah_n                                   # n = tanh(ax_n + r ⊙ ah_n)
+    dr = dan * cache.ah_n                             # n = tanh(ax_n + r ⊙ ah_n)
     dar = dr * r * (1.0 - r)                          # σ' = σ(1 − σ)
     daz = dz * z * (1.0 - z)
     dax = np.concatenate([dar, daz, dan], axis=1)     # (N, 3H)
     dah = np.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H)
-    dx = dax @ Wx.T                                   # (N, D)
-    dh_prev = dh_prev + dah @ Wh.T                    # (N, H)
-    dWx, dWh = x.T @ dax, h_prev.T @ dah              # (D, 3H), (H, 3H)
+    dx = dax @ cache.Wx.T                             # (N, D)
+    dh_prev = dh_prev + dah @ cache.Wh.T              # (N, H)
+    dWx, dWh = cache.x.T @ dax, cache.h_prev.T @ dah  # (D, 3H), (H, 3H)
     dbx, dbh = dax.sum(axis=0), dah.sum(axis=0)       # (3H,), (3H,)
     return dx, dh_prev, dWx, dWh, dbx, dbh
 
 
-def gru_step_forward(x, h_prev, Wx, Wh, bx, bh) -> tuple[np.ndarray, tuple]:
+def gru_step_forward(x, h_prev, Wx, Wh, bx, bh) -> tuple[np.ndarray, GRUStepCache]:
     """One GRU step (the equations at the top of this module; ``torch.nn.GRUCell``).
 
     Args:
@@ -101,19 +115,19 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh) -> tuple[np.ndarray, tuple]:
         bx, bh: (3H,) input and hidden biases.
 
     Returns:
-        ``h`` (N, H) and the cache for :func:`gru_step_backward`.
+        ``h`` (N, H) and the :class:`GRUStepCache` for :func:`gru_step_backward`.
     """
     where = "gru_step_forward"
     Wx, Wh, bx, bh, H = _check_weights(Wx, Wh, bx, bh, where)
-    x = _float(x, where, "x", 2)
+    x = as_float_array(x, where, "x", ndim=2, finite=True)
     if x.shape[1] != Wx.shape[0]:
         raise ValueError(f"{where}: x is (N, D) = {x.shape} but Wx is (D, 3H) = {Wx.shape}; "
                          f"the D's must match")
-    h_prev = _check_state(h_prev, x.shape[0], H, where, "h_prev")
+    h_prev = check_shape(h_prev, (x.shape[0], H), where, "h_prev", axes="(N, H)", finite=True)
     return _step(x, h_prev, Wx, Wh, bx, bh)
 
 
-def gru_step_backward(dh, cache: tuple) -> tuple[np.ndarray, ...]:
+def gru_step_backward(dh, cache: GRUStepCache) -> tuple[np.ndarray, ...]:
     """Backward of :func:`gru_step_forward`.
 
     Args:
@@ -124,7 +138,10 @@ def gru_step_backward(dh, cache: tuple) -> tuple[np.ndarray, ...]:
         ``dx`` (N, D), ``dh_prev`` (N, H), ``dWx`` (D, 3H), ``dWh`` (H, 3H), ``dbx`` (3H,),
         ``dbh`` (3H,).
     """
-    dh = _check_grad(dh, cache[1].shape, "gru_step_backward", "dh")
+    if not isinstance(cache, GRUStepCache):
+        raise TypeError(f"gru_step_backward: cache must be the GRUStepCache returned by "
+                        f"gru_step_forward, got {type(cache).__name__}")
+    dh = check_grad_shape(dh, cache.h_prev.shape, "gru_step_backward", "dh", allow_empty=True)
     return _step_backward(dh, cache)
 
 
@@ -142,16 +159,16 @@ def gru_forward(x, h0, Wx, Wh, bx, bh) -> tuple[np.ndarray, list]:
 
     Returns:
         ``h`` (N, T, H), the hidden state at every step (``h[:, -1]`` is torch's ``h_n``), and
-        the cache for :func:`gru_backward` (a list of the T step caches).
+        the cache for :func:`gru_backward` (a list of the T :class:`GRUStepCache`).
     """
     where = "gru_forward"
     Wx, Wh, bx, bh, H = _check_weights(Wx, Wh, bx, bh, where)
-    x = _float(x, where, "x", 3)
+    x = as_float_array(x, where, "x", ndim=3, finite=True)
     N, T, D = x.shape
     if D != Wx.shape[0]:
         raise ValueError(f"{where}: x is (N, T, D) = {x.shape} but Wx is (D, 3H) = {Wx.shape}; "
                          f"the D's must match")
-    h_t = _check_state(h0, N, H, where, "h0")
+    h_t = check_shape(h0, (N, H), where, "h0", axes="(N, H)", finite=True)
     h = np.empty((N, T, H), dtype=np.result_type(x, h_t, Wx, Wh, bx, bh))
     caches = []
     for t in range(T):
@@ -172,15 +189,12 @@ def gru_backward(dh, cache: list) -> tuple[np.ndarray, ...]:
         ``dx`` (N, T, D), ``dh0`` (N, H), ``dWx`` (D, 3H), ``dWh`` (H, 3H), ``dbx`` (3H,),
         ``dbh`` (3H,).
     """
-    if not isinstance(cache, list) or not cache:
-        raise TypeError(f"gru_backward: cache must be the list returned by gru_forward, "
-                        f"got {type(cache).__name__}")
-    x0, h_prev0, Wx, Wh = cache[0][:4]
-    N, H, T, D = h_prev0.shape[0], h_prev0.shape[1], len(cache), x0.shape[1]
-    dh = _check_grad(dh, (N, T, H), "gru_backward", "dh")
-    dtype = np.result_type(dh, x0)
+    first = check_step_caches(cache, GRUStepCache, "gru_backward", "gru_forward")[0]
+    (N, H), T, D = first.h_prev.shape, len(cache), first.x.shape[1]
+    dh = check_grad_shape(dh, (N, T, H), "gru_backward", "dh", allow_empty=True)
+    dtype = np.result_type(dh, first.x)
     dx = np.empty((N, T, D), dtype=dtype)
-    dWx, dWh = np.zeros(Wx.shape, dtype=dtype), np.zeros(Wh.shape, dtype=dtype)
+    dWx, dWh = np.zeros(first.Wx.shape, dtype=dtype), np.zeros(first.Wh.shape, dtype=dtype)
     dbx, dbh = np.zeros(3 * H, dtype=dtype), np.zeros(3 * H, dtype=dtype)
     dh_next = np.zeros((N, H), dtype=dtype)
     for t in reversed(range(T)):
@@ -196,11 +210,10 @@ def gru_backward(dh, cache: list) -> tuple[np.ndarray, ...]:
 def gru_gates(cache: list) -> dict[str, np.ndarray]:
     """The gate activations saved by :func:`gru_forward`: ``{"reset", "update", "candidate"}``,
     each (N, T, H)."""
-    if not isinstance(cache, list) or not cache:
-        raise TypeError(f"gru_gates: cache must be the list returned by gru_forward, "
-                        f"got {type(cache).__name__}")
-    return {name: np.stack([step[4 + k] for step in cache], axis=1)
-            for k, name in enumerate(GATE_NAMES)}
+    check_step_caches(cache, GRUStepCache, "gru_gates", "gru_forward")
+    fields = {"reset": "r", "update": "z", "candidate": "n"}
+    return {name: np.stack([getattr(step, fields[name]) for step in cache], axis=1)
+            for name in GATE_NAMES}
 
 
 def init_gru(D: int, H: int, rng: np.random.Generator,
@@ -209,9 +222,7 @@ def init_gru(D: int, H: int, rng: np.random.Generator,
     all uniform in ±1/√H as torch's default."""
     D = check_int(D, "init_gru", "D", low=1)
     H = check_int(H, "init_gru", "H", low=1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init_gru: rng must be a numpy Generator (np.random.default_rng), "
-                        f"got {type(rng).__name__}")
+    check_rng(rng, "init_gru")
     k = 1.0 / np.sqrt(H)
     shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
     return {name: rng.uniform(-k, k, size=s).astype(dtype) for name, s in shapes.items()}
@@ -224,16 +235,5 @@ def gru_params_from_torch(weight_ih, weight_hh, bias_ih=None, bias_hh=None
     ``Wx = weight_ihᵀ`` (D, 3H), ``Wh = weight_hhᵀ`` (H, 3H), ``bx = bias_ih``,
     ``bh = bias_hh`` (3H,) (zeros when None); torch's blocks are in the order r, z, n.
     """
-    where = "gru_params_from_torch"
-    W_ih, W_hh = _float(weight_ih, where, "weight_ih", 2), _float(weight_hh, where, "weight_hh", 2)
-    H = W_hh.shape[1]
-    if W_hh.shape != (3 * H, H) or W_ih.shape[0] != 3 * H:
-        raise ValueError(f"{where}: weight_hh must be (3H, H) and weight_ih (3H, D), "
-                         f"got {W_hh.shape} and {W_ih.shape}")
-    biases = []
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        bias = np.zeros(3 * H, dtype=W_hh.dtype) if bias is None else _float(bias, where, name, 1)
-        if bias.shape != (3 * H,):
-            raise ValueError(f"{where}: {name} must be (3H,) = ({3 * H},), got {bias.shape}")
-        biases.append(bias.copy())
-    return W_ih.T.copy(), W_hh.T.copy(), biases[0], biases[1]
+    return torch_rnn_weights(weight_ih, weight_hh, bias_ih, bias_hh, n_gates=3,
+                             where="gru_params_from_torch")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.validate import check_int, check_rng
 
 
 @dataclass
@@ -130,9 +130,7 @@ def sample_config(space: Mapping[str, tuple], rng: np.random.Generator) -> dict:
     Returns:
         ``{name: float}``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"sample_config: rng must be a np.random.Generator, "
-                        f"got {type(rng).__name__}")
+    check_rng(rng, "sample_config")
     _check_space(space, "sample_config")
     config = {}
     for name, (low, high, scale) in space.items():
@@ -159,9 +157,7 @@ def random_search(objective: Callable[[dict], float], space: Mapping[str, tuple]
     if not callable(objective):
         raise TypeError(f"random_search: objective must be a function, got "
                         f"{type(objective).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"random_search: rng must be a np.random.Generator, "
-                        f"got {type(rng).__name__}")
+    check_rng(rng, "random_search")
     _check_space(space, "random_search")
     n_trials = check_int(n_trials, "random_search", "n_trials", low=1)
     result = SearchResult()

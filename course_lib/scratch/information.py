@@ -10,6 +10,8 @@ Three groups of functions, each short enough to read in one go:
 
    and now every exponent is ≤ 0 and the largest term is exactly ``exp(0) = 1``: no overflow,
    and the sum is ≥ 1, so no ``log 0``. ``softmax`` and ``log_softmax`` follow from it.
+   (The three live in :mod:`course_lib.scratch.functional`, with the sigmoid, because every
+   later chapter uses them; this module re-exports them.)
 
 2. **Information measures** of discrete distributions along the last axis (Shannon 1948;
    Kullback & Leibler 1951; Cover & Thomas, *Elements of Information Theory*, ch. 2):
@@ -31,8 +33,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.functional import log_softmax, logsumexp, softmax
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    check_positive,
+    check_same_shape,
+)
 
+# logsumexp, softmax and log_softmax live in functional (every chapter uses them); they are
+# re-exported here for the chapter 03 notebook, which teaches them.
 __all__ = [
     "logsumexp", "softmax", "log_softmax",
     "entropy", "cross_entropy", "kl_divergence",
@@ -45,100 +55,15 @@ SUM_TOL = 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. log-sum-exp, softmax, log-softmax
-# ---------------------------------------------------------------------------------------------
-
-def _logits(x, where: str, axis: int) -> tuple[np.ndarray, int]:
-    """Validate logits and an axis; return float64 logits (NaN/±inf allowed) and the axis."""
-    x = as_array(x, where, "x", dtype_kind="fiu")
-    if x.ndim == 0:
-        raise ValueError(f"{where}: x must have at least one dimension, got a scalar")
-    axis = check_int(axis, where, "axis", low=-x.ndim, high=x.ndim - 1)
-    return x.astype(np.float64, copy=False), axis
-
-
-def _safe_max(x: np.ndarray, axis: int) -> np.ndarray:
-    """max along ``axis`` (keepdims), replaced by 0 where it is ±inf so that x - m stays defined."""
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0.0)
-
-
-def _undefined_if_posinf(out: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
-    """NaN for every slice holding +inf: inf/inf has no meaning (torch gives NaN there too)."""
-    return np.where(np.any(np.isposinf(x), axis=axis, keepdims=True), np.nan, out)
-
-
-def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    """``log Σ_i exp(x_i)`` along ``axis``, computed as ``m + log Σ_i exp(x_i - m)``, m = max.
-
-    Args:
-        x: logits, any shape with at least one dimension (ints are converted to float64).
-            ``-inf`` entries contribute ``exp(-inf) = 0``; a slice of only ``-inf`` gives
-            ``-inf``; a ``+inf`` entry gives ``+inf``; NaN propagates (as in ``torch.logsumexp``).
-        axis: the axis to reduce.
-        keepdims: keep the reduced axis with length 1.
-
-    Returns:
-        float64 array of ``x.shape`` without ``axis`` (or with it of length 1 if ``keepdims``).
-    """
-    x, axis = _logits(x, "logsumexp", axis)
-    m = _safe_max(x, axis)                                    # (..., 1, ...)
-    # x - m may overflow to -inf for spreads beyond 1e308 (harmless: exp gives 0); log 0 = -inf
-    # for slices of only -inf.
-    with np.errstate(divide="ignore", over="ignore"):
-        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
-def softmax(x, axis: int = -1) -> np.ndarray:
-    """``softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m)`` along ``axis`` (m = max, for stability).
-
-    Args:
-        x: logits, any shape with at least one dimension. ``-inf`` entries get probability 0
-            (masking); a slice of only ``-inf`` or holding ``+inf`` has no distribution and
-            gives NaN, as in torch.
-        axis: the axis along which the result sums to 1.
-
-    Returns:
-        float64 array of ``x.shape``, entries in [0, 1].
-    """
-    x, axis = _logits(x, "softmax", axis)
-    # Every exponent is ≤ 0, so exp cannot overflow (x - m may round to -inf: exp gives 0).
-    # The only 0/0 is a slice of only -inf, which has no distribution: NaN.
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(x - _safe_max(x, axis))
-        return _undefined_if_posinf(e / np.sum(e, axis=axis, keepdims=True), x, axis)
-
-
-def log_softmax(x, axis: int = -1) -> np.ndarray:
-    """``log softmax(x)_i = x_i - logsumexp(x)`` along ``axis``, without forming ``exp(x)``.
-
-    Args:
-        x: logits, any shape with at least one dimension; ``-inf`` entries give ``-inf``
-            (slices of only ``-inf``, or holding ``+inf``, give NaN, as in torch).
-        axis: the axis to normalise along.
-
-    Returns:
-        float64 array of ``x.shape``, entries ≤ 0.
-    """
-    x, axis = _logits(x, "log_softmax", axis)
-    # -inf - (-inf) = NaN for all -inf slices; x - lse may round to -inf beyond 1e308.
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _undefined_if_posinf(x - logsumexp(x, axis=axis, keepdims=True), x, axis)
-
-
-# ---------------------------------------------------------------------------------------------
 # 2. entropy, cross-entropy, KL divergence
 # ---------------------------------------------------------------------------------------------
 
 def _distribution(p, where: str, name: str) -> np.ndarray:
     """Validate probability vectors along the last axis: finite, ≥ 0, each row summing to 1."""
-    p = as_array(p, where, name, dtype_kind="fiu")
+    p = as_float_array(p, where, name, finite=True, dtype=np.float64)
     if p.ndim == 0:
         raise ValueError(f"{where}: {name} must have at least one dimension (the outcomes), "
                          f"got a scalar")
-    p = p.astype(np.float64, copy=False)
-    check_finite(p, where, name)
     if np.any(p < 0):
         raise ValueError(f"{where}: {name} must have non-negative entries, "
                          f"got minimum {p.min():.6g}")
@@ -153,8 +78,7 @@ def _distribution(p, where: str, name: str) -> np.ndarray:
 
 def _pair(p, q, where: str) -> tuple[np.ndarray, np.ndarray]:
     p, q = _distribution(p, where, "p"), _distribution(q, where, "q")
-    if p.shape != q.shape:
-        raise ValueError(f"{where}: p and q must have the same shape, got {p.shape} and {q.shape}")
+    check_same_shape(p, q, where, "p", "q")
     return p, q
 
 
@@ -241,8 +165,7 @@ def _binary(x, where: str) -> np.ndarray:
 
 
 def _probability(theta, where: str, name: str) -> np.ndarray:
-    theta = as_array(theta, where, name, dtype_kind="fiu").astype(np.float64, copy=False)
-    check_finite(theta, where, name)
+    theta = as_float_array(theta, where, name, finite=True, dtype=np.float64)
     if np.any((theta < 0) | (theta > 1)):
         raise ValueError(f"{where}: {name} must lie in [0, 1], got values in "
                          f"[{theta.min():.6g}, {theta.max():.6g}]")
@@ -298,9 +221,7 @@ def binary_cross_entropy(p, y) -> float:
     """
     p = _probability(p, "binary_cross_entropy", "p")
     y = _probability(y, "binary_cross_entropy", "y")
-    if p.shape != y.shape:
-        raise ValueError(f"binary_cross_entropy: p and y must have the same shape, "
-                         f"got {p.shape} and {y.shape}")
+    check_same_shape(p, y, "binary_cross_entropy", "p", "y")
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
         log_1mp = np.maximum(np.log1p(-p), -100.0)
@@ -319,8 +240,7 @@ def gaussian_mle(x) -> tuple[float, float]:
     Returns:
         ``(mu_hat, sigma2_hat)`` as floats.
     """
-    x = as_array(x, "gaussian_mle", "x", dtype_kind="fiu").astype(np.float64, copy=False)
-    check_finite(x, "gaussian_mle", "x")
+    x = as_float_array(x, "gaussian_mle", "x", finite=True, dtype=np.float64)
     mu = float(np.mean(x))
     return mu, float(np.mean((x - mu) ** 2))
 
@@ -339,11 +259,9 @@ def gaussian_nll(x, mu, sigma2, reduction: str = "mean"):
         reduction: "mean" (a float), "sum" (a float) or "none" (the broadcast array).
     """
     where = "gaussian_nll"
-    x = as_array(x, where, "x", dtype_kind="fiu").astype(np.float64, copy=False)
-    mu = as_array(mu, where, "mu", dtype_kind="fiu").astype(np.float64, copy=False)
-    sigma2 = as_array(sigma2, where, "sigma2", dtype_kind="fiu").astype(np.float64, copy=False)
-    for arr, name in ((x, "x"), (mu, "mu"), (sigma2, "sigma2")):
-        check_finite(arr, where, name)
+    x = as_float_array(x, where, "x", finite=True, dtype=np.float64)
+    mu = as_float_array(mu, where, "mu", finite=True, dtype=np.float64)
+    sigma2 = as_float_array(sigma2, where, "sigma2", finite=True, dtype=np.float64)
     if np.any(sigma2 <= 0):
         raise ValueError(f"{where}: sigma2 must be > 0, got minimum {sigma2.min():.6g}")
     if reduction not in ("mean", "sum", "none"):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.scratch.validate import as_float_array, check_int, check_positive, check_rng
 
 METHODS = ("zeros", "constant", "normal", "uniform", "xavier_normal", "xavier_uniform",
            "he_normal", "he_uniform", "orthogonal")
@@ -115,9 +115,7 @@ def init_weights(shape: tuple[int, ...], method: str, *, rng: np.random.Generato
     Returns:
         ``W``: float64 array of ``shape``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init_weights: rng must be a np.random.Generator, "
-                        f"got {type(rng).__name__}")
+    check_rng(rng, "init_weights")
     if method not in METHODS:
         raise ValueError(f"init_weights: method must be one of {', '.join(METHODS)}, "
                          f"got {method!r}")
@@ -194,7 +192,7 @@ def forward_activation_stats(X: np.ndarray, *, n_layers: int, width: int, method
         :class:`ActivationStats` with per-layer activations and (L,) statistics.
     """
     where = "forward_activation_stats"
-    X = as_array(X, where, "X", ndim=2).astype(np.float64)
+    X = as_float_array(X, where, "X", ndim=2, dtype=np.float64)
     n_layers = check_int(n_layers, where, "n_layers", low=1)
     width = check_int(width, where, "width", low=1)
     if activation not in ACTIVATIONS:

@@ -16,18 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import as_float_array, as_matrix, check_int, check_positive
 
 __all__ = ["orthonormal_basis", "project", "sym_eig", "svd_via_eig", "low_rank_approx",
            "low_rank_storage", "compress"]
-
-
-def _matrix(A, where: str, name: str = "A") -> np.ndarray:
-    """Validate a finite 2-D numeric array and return it as float64."""
-    A = as_array(A, where, name, ndim=2)
-    A = A.astype(np.float64)
-    check_finite(A, where, name)
-    return A
 
 
 def orthonormal_basis(A, tol: float = 1e-10) -> np.ndarray:
@@ -45,7 +37,7 @@ def orthonormal_basis(A, tol: float = 1e-10) -> np.ndarray:
     Returns:
         Q: (m, r) float64 with QᵀQ = I_r, r = rank(A) (r = 0 for a zero matrix).
     """
-    A = _matrix(A, "orthonormal_basis")
+    A = as_matrix(A, "orthonormal_basis", "A")
     tol = check_positive(tol, "orthonormal_basis", "tol")
     m, n = A.shape
     Q = np.zeros((m, 0))
@@ -75,9 +67,8 @@ def project(x, A, tol: float = 1e-10) -> np.ndarray:
     Returns:
         float64 array with the shape of ``x``.
     """
-    A = _matrix(A, "project")
-    x = as_array(x, "project", "x", ndim=(1, 2)).astype(np.float64)
-    check_finite(x, "project", "x")
+    A = as_matrix(A, "project", "A")
+    x = as_float_array(x, "project", "x", ndim=(1, 2), finite=True, dtype=np.float64)
     if x.shape[0] != A.shape[0]:
         raise ValueError(f"project: x must have {A.shape[0]} rows like A {A.shape}, "
                          f"got shape {x.shape}")
@@ -99,7 +90,7 @@ def sym_eig(B, *, sym_tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         lam: (n,) float64, descending. E: (n, n) float64, column i belongs to lam[i].
     """
-    B = _matrix(B, "sym_eig", "B")
+    B = as_matrix(B, "sym_eig", "B")
     if B.shape[0] != B.shape[1]:
         raise ValueError(f"sym_eig: B must be a square matrix, got shape {B.shape}")
     scale = max(1.0, float(np.abs(B).max()))
@@ -153,7 +144,7 @@ def svd_via_eig(A, tol: float | None = None) -> tuple[np.ndarray, np.ndarray, np
         s: (k,) float64, descending, >= 0.
         Vt: (k, n) float64 with orthonormal rows.
     """
-    A = _matrix(A, "svd_via_eig")
+    A = as_matrix(A, "svd_via_eig", "A")
     if tol is not None:
         tol = check_positive(tol, "svd_via_eig", "tol", allow_zero=True)
     m, n = A.shape
@@ -189,7 +180,7 @@ def low_rank_approx(A, r: int) -> np.ndarray:
     Returns:
         A_r: (m, n) float64.
     """
-    A = _matrix(A, "low_rank_approx")
+    A = as_matrix(A, "low_rank_approx", "A")
     r = check_int(r, "low_rank_approx", "r", low=0, high=min(A.shape))
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     return (U[:, :r] * s[:r]) @ Vt[:r]                # (m, r) (r,) (r, n) -> (m, n)
@@ -218,7 +209,7 @@ def compress(A, r: int) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         V: (m, r) float64 codes. E_r: (n, r) float64 with orthonormal columns.
     """
-    A = _matrix(A, "compress")
+    A = as_matrix(A, "compress", "A")
     r = check_int(r, "compress", "r", low=1, high=A.shape[1])
     _, E = sym_eig(A.T @ A)                           # (n, n), columns by eigenvalue, descending
     E_r = E[:, :r]                                    # (n, r)

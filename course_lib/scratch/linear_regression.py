@@ -42,9 +42,15 @@ import numpy as np
 
 from course_lib.scratch.batching import minibatch_indices
 from course_lib.scratch.descent import gradient_descent
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    as_matrix,
+    check_int,
+    check_positive,
+)
 
-__all__ = ["add_intercept", "mse_loss", "mse_grad", "normal_equations", "least_squares",
+__all__ = ["add_intercept", "linear_mse", "mse_grad", "normal_equations", "least_squares",
            "batch_gd", "minibatch_gd", "SGDRun", "steps_to_reach", "fit_standardizer",
            "standardize",
            "unstandardize", "polynomial_features", "ridge", "ridge_path", "lasso",
@@ -53,22 +59,20 @@ __all__ = ["add_intercept", "mse_loss", "mse_grad", "normal_equations", "least_s
 
 # ------------------------------------------------------------------------------ input checks
 
-def _matrix(X, where: str, name: str = "X") -> np.ndarray:
-    X = as_array(X, where, name, ndim=2, dtype_kind="fiu").astype(np.float64)
-    check_finite(X, where, name)
-    return X
+def _vector(v, where: str, name: str, what: str) -> np.ndarray:
+    """``v`` as a finite float64 (n,) vector; an (n, 1) column is accepted and flattened."""
+    v = as_float_array(v, where, name, ndim=(1, 2), finite=True, dtype=np.float64)
+    if v.ndim == 2:
+        if v.shape[1] != 1:
+            raise ValueError(f"{where}: {name} must be {what}, got shape {v.shape}")
+        v = v[:, 0]
+    return v
 
 
 def _xy(X, y, where: str) -> tuple[np.ndarray, np.ndarray]:
     """X as a float64 (n, p) matrix and y as a float64 (n,) vector, both finite."""
-    X = _matrix(X, where)
-    y = as_array(y, where, "y", ndim=(1, 2), dtype_kind="fiu").astype(np.float64)
-    if y.ndim == 2:
-        if y.shape[1] != 1:
-            raise ValueError(f"{where}: y must be a vector (n,) or a column (n, 1), "
-                             f"got shape {y.shape}")
-        y = y[:, 0]
-    check_finite(y, where, "y")
+    X = as_matrix(X, where, "X")
+    y = _vector(y, where, "y", "a vector (n,) or a column (n, 1)")
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"{where}: X and y must have the same number of rows (examples), "
                          f"got X {X.shape} and y {y.shape}")
@@ -77,13 +81,11 @@ def _xy(X, y, where: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _theta(theta, p: int, where: str, name: str = "theta", batched: bool = False,
            finite: bool = True) -> np.ndarray:
-    theta = as_array(theta, where, name, ndim=(1, 2) if batched else 1,
-                     dtype_kind="fiu").astype(np.float64)
+    theta = as_float_array(theta, where, name, ndim=(1, 2) if batched else 1, finite=finite,
+                           dtype=np.float64)
     if theta.shape[-1] != p:
         raise ValueError(f"{where}: {name} must have {p} entries (one per column of X), "
                          f"got shape {theta.shape}")
-    if finite:
-        check_finite(theta, where, name)
     return theta
 
 
@@ -98,11 +100,11 @@ def add_intercept(X) -> np.ndarray:
 
     Then X θ = b + Σ_j θ_j x_j, the affine model, written as a linear one.
     """
-    X = _matrix(X, "add_intercept")
+    X = as_matrix(X, "add_intercept", "X")
     return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
-def mse_loss(theta, X, y) -> float | np.ndarray:
+def linear_mse(theta, X, y) -> float | np.ndarray:
     """Mean squared error L(θ) = (1/n) ‖X θ − y‖² (the ``nn.MSELoss()`` of ŷ = X θ).
 
     Args:
@@ -113,8 +115,8 @@ def mse_loss(theta, X, y) -> float | np.ndarray:
     Returns:
         A float for θ (p,); a float64 array (T,) for θ (T, p).
     """
-    X, y = _xy(X, y, "mse_loss")
-    theta = _theta(theta, X.shape[1], "mse_loss", batched=True, finite=False)
+    X, y = _xy(X, y, "linear_mse")
+    theta = _theta(theta, X.shape[1], "linear_mse", batched=True, finite=False)
     with np.errstate(over="ignore", invalid="ignore"):
         R = X @ theta.T - (y if theta.ndim == 1 else y[:, None])    # (n,) or (n, T) residuals
         out = np.mean(R**2, axis=0)
@@ -298,7 +300,7 @@ def steps_to_reach(path, target, tol: float) -> int | None:
         of the path gets there (too few steps, or a divergent run).
     """
     where = "steps_to_reach"
-    path = as_array(path, where, "path", ndim=2, dtype_kind="fiu").astype(np.float64)
+    path = as_float_array(path, where, "path", ndim=2, dtype=np.float64)
     target = _theta(target, path.shape[1], where, "target")
     tol = check_positive(tol, where, "tol")
     with np.errstate(invalid="ignore"):
@@ -318,7 +320,7 @@ def fit_standardizer(X) -> tuple[np.ndarray, np.ndarray]:
         ``(mu, sigma)``, each float64 (d,). A constant column gets σ = 1 (it is only
         centred), so that :func:`standardize` never divides by zero.
     """
-    X = _matrix(X, "fit_standardizer")
+    X = as_matrix(X, "fit_standardizer", "X")
     mu, sigma = X.mean(axis=0), X.std(axis=0)
     return mu, np.where(sigma > 0, sigma, 1.0)
 
@@ -335,7 +337,7 @@ def standardize(X, mu, sigma) -> np.ndarray:
     Returns:
         float64 (n, d).
     """
-    X = _matrix(X, "standardize")
+    X = as_matrix(X, "standardize", "X")
     d = X.shape[1]
     mu = _theta(mu, d, "standardize", "mu")
     sigma = _theta(sigma, d, "standardize", "sigma")
@@ -356,7 +358,7 @@ def unstandardize(w, b: float, mu, sigma) -> tuple[np.ndarray, float]:
     Returns:
         ``(w_raw (d,), b_raw)`` giving the same predictions on raw features.
     """
-    w = as_array(w, "unstandardize", "w", ndim=1, dtype_kind="fiu").astype(np.float64)
+    w = as_float_array(w, "unstandardize", "w", ndim=1, dtype=np.float64)
     if isinstance(b, bool) or not isinstance(b, (int, float, np.integer, np.floating)):
         raise TypeError(f"unstandardize: b must be a number (the intercept), got "
                         f"{type(b).__name__} {b!r}")
@@ -379,13 +381,7 @@ def polynomial_features(x, degree: int, *, include_bias: bool = False) -> np.nda
     Returns:
         float64 (n, degree) or (n, degree + 1) with ``include_bias``.
     """
-    x = as_array(x, "polynomial_features", "x", ndim=(1, 2), dtype_kind="fiu").astype(np.float64)
-    if x.ndim == 2:
-        if x.shape[1] != 1:
-            raise ValueError(f"polynomial_features: x must be one feature, (n,) or (n, 1), "
-                             f"got shape {x.shape}")
-        x = x[:, 0]
-    check_finite(x, "polynomial_features", "x")
+    x = _vector(x, "polynomial_features", "x", "one feature, (n,) or (n, 1)")
     degree = check_int(degree, "polynomial_features", "degree", low=0 if include_bias else 1)
     powers = np.arange(0 if include_bias else 1, degree + 1)
     return x[:, None] ** powers                      # (n, len(powers))
@@ -507,7 +503,7 @@ def lasso_path(X, y, lams, *, fit_intercept: bool = True, max_sweeps: int = 10_0
         Coefficients (k, d) and intercepts (k,) for the k values of λ, in the given order.
     """
     X, y = _xy(X, y, "lasso_path")
-    lams = as_array(lams, "lasso_path", "lams", ndim=1, dtype_kind="fiu").astype(np.float64)
+    lams = as_float_array(lams, "lasso_path", "lams", ndim=1, dtype=np.float64)
     W, b = np.zeros((lams.size, X.shape[1])), np.zeros(lams.size)
     w = None
     for i, lam in enumerate(lams):

@@ -18,8 +18,9 @@ so with the mean over N examples and an optional L2 penalty ``(λ/2)‖w‖²``
     L(W, b)  = -(1/N) Σ_i log softmax(z_i)_{y_i} + (λ/2)‖W‖²_F
     ∇_W L    = (1/N) Xᵀ(softmax(Z) - Y) + λ W,        ∇_b L = (1/N) Σ_i (softmax(z_i) - y_i).
 
-The bias is never penalised (as in scikit-learn). Everything is float64; ``log_softmax`` and
-``softmax`` come from :mod:`course_lib.scratch.information` (the log-sum-exp trick).
+The bias is never penalised (as in scikit-learn). Everything is float64; ``sigmoid``,
+``log_sigmoid``, ``log_softmax`` and ``softmax`` (the log-sum-exp trick of chapter 03) come
+from :mod:`course_lib.scratch.functional`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,19 @@ from collections.abc import Callable
 import numpy as np
 
 from course_lib.scratch.batching import minibatch_indices
-from course_lib.scratch.information import log_softmax, softmax
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.functional import log_sigmoid, log_softmax, sigmoid, softmax
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    as_matrix,
+    check_int,
+    check_labels,
+    check_positive,
+    check_rng,
+)
 
+# sigmoid and log_sigmoid live in functional (every chapter uses them); they are re-exported
+# here for the chapter 05 notebook, which teaches them.
 __all__ = [
     "sigmoid", "log_sigmoid", "log_loss", "log_loss_grad", "softmax_loss", "softmax_loss_grad",
     "predict_proba", "predict", "fit_logistic", "fit_softmax", "confusion_matrix",
@@ -39,54 +50,8 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# The sigmoid
-# ---------------------------------------------------------------------------------------------
-
-def sigmoid(z) -> np.ndarray:
-    """The logistic sigmoid ``σ(z) = 1 / (1 + e^{-z})``, elementwise, without overflow.
-
-    ``e^{-z}`` overflows for ``z < -709`` and ``e^{z} / (1 + e^{z})`` gives ``inf/inf`` for
-    ``z > 709``. With ``e = e^{-|z|} ∈ (0, 1]`` both halves are safe:
-
-        σ(z) = 1 / (1 + e)   for z ≥ 0,        σ(z) = e / (1 + e)   for z < 0.
-
-    Args:
-        z: logits, any shape (a scalar gives a 0-d array); ints are converted to float64.
-            ``±inf`` give 1 and 0; NaN propagates.
-
-    Returns:
-        float64 array of ``z.shape`` with entries in [0, 1].
-    """
-    z = as_array(z, "sigmoid", "z", dtype_kind="fiu", allow_empty=True).astype(np.float64)
-    e = np.exp(-np.abs(z))                                   # never overflows: exponent ≤ 0
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def log_sigmoid(z) -> np.ndarray:
-    """``log σ(z) = −softplus(−z) = −(max(−z, 0) + log(1 + e^{−|z|}))``, finite for finite z.
-
-    Note ``log(1 − σ(z)) = log σ(−z)``. Matches ``torch.nn.functional.logsigmoid``.
-
-    Args:
-        z: finite logits, any shape; ints are converted to float64.
-
-    Returns:
-        float64 array of ``z.shape`` with entries ≤ 0.
-    """
-    z = as_array(z, "log_sigmoid", "z", dtype_kind="fiu", allow_empty=True).astype(np.float64)
-    check_finite(z, "log_sigmoid", "z")
-    return -(np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z))))
-
-
-# ---------------------------------------------------------------------------------------------
 # Input checks shared by the losses
 # ---------------------------------------------------------------------------------------------
-
-def _features(X, where: str) -> np.ndarray:
-    X = as_array(X, where, "X", ndim=2, dtype_kind="fiu").astype(np.float64, copy=False)
-    check_finite(X, where, "X")
-    return X
-
 
 def _l2(l2, where: str) -> float:
     return check_positive(l2, where, "l2", allow_zero=True)
@@ -94,13 +59,12 @@ def _l2(l2, where: str) -> float:
 
 def _binary_params(w, b, X, y, where: str, has_y: bool = True):
     """Validate (w, b, X, y) of logistic regression; return them as float64."""
-    X = _features(X, where)
+    X = as_matrix(X, where, "X")
     n, d = X.shape
-    w = as_array(w, where, "w", ndim=1, dtype_kind="fiu").astype(np.float64, copy=False)
+    w = as_float_array(w, where, "w", ndim=1, finite=True, dtype=np.float64)
     if w.shape != (d,):
         raise ValueError(f"{where}: w must have shape ({d},) to match X of shape {X.shape}, "
                          f"got {w.shape}")
-    check_finite(w, where, "w")
     b = _scalar_bias(b, where)
     if not has_y:
         return w, b, X, None
@@ -127,37 +91,20 @@ def _scalar_bias(b, where: str) -> float:
 
 def _softmax_params(W, b, X, y, where: str, has_y: bool = True):
     """Validate (W, b, X, y) of softmax regression; return float64 arrays and int labels."""
-    X = _features(X, where)
+    X = as_matrix(X, where, "X")
     n, d = X.shape
-    W = as_array(W, where, "W", ndim=2, dtype_kind="fiu").astype(np.float64, copy=False)
+    W = as_matrix(W, where, "W")
     if W.shape[0] != d:
         raise ValueError(f"{where}: W must have shape ({d}, K) to match X of shape {X.shape}, "
                          f"got {W.shape}")
     k = W.shape[1]
-    check_finite(W, where, "W")
-    b = as_array(b, where, "b", ndim=1, dtype_kind="fiu").astype(np.float64, copy=False)
+    b = as_float_array(b, where, "b", ndim=1, finite=True, dtype=np.float64)
     if b.shape != (k,):
         raise ValueError(f"{where}: b must have shape ({k},), one bias per class, got {b.shape}")
-    check_finite(b, where, "b")
     if not has_y:
         return W, b, X, None
-    y = _labels(y, n, k, where)
+    y = check_labels(y, n, k, where, per="row of X")
     return W, b, X, y
-
-
-def _labels(y, n: int, k: int, where: str, name: str = "y", per: str = "row of X"
-            ) -> np.ndarray:
-    y = as_array(y, where, name, ndim=1, dtype_kind="fiub")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{where}: {name} must hold integer class labels (an int array such "
-                        f"as np.array([0, 2, 1])), got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"{where}: {name} must have shape ({n},), one label per {per}, "
-                         f"got {y.shape}")
-    if np.any((y < 0) | (y >= k)):
-        raise ValueError(f"{where}: {name} must hold class labels in [0, {k - 1}], "
-                         f"got values in [{y.min()}, {y.max()}]")
-    return y.astype(np.int64, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,9 +253,7 @@ def _descend(loss_grad: Callable, w: np.ndarray, b, X: np.ndarray, y: np.ndarray
     n = X.shape[0]
     if batch_size is not None:
         batch_size = check_int(batch_size, where, "batch_size", low=1)
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"{where}: mini-batches need rng, a numpy.random.Generator "
-                            f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
+        check_rng(rng, where, "rng (mini-batches need it)")
     history = []
     for _ in range(epochs):
         if batch_size is None:                              # full batch: one step per epoch,
@@ -344,7 +289,7 @@ def fit_logistic(X, y, *, lr: float = 0.1, epochs: int = 100, l2: float = 0.0, w
         loss before training and after each epoch.
     """
     where = "fit_logistic"
-    X = _features(X, where)
+    X = as_matrix(X, where, "X")
     w0 = np.zeros(X.shape[1]) if w0 is None else w0
     w, b, X, y = _binary_params(w0, b0, X, y, where)
     l2 = _l2(l2, where)
@@ -368,7 +313,7 @@ def fit_softmax(X, y, n_classes: int, *, lr: float = 0.1, epochs: int = 100, l2:
         ``(W, b, history)``: (D, K) weights, (K,) biases and the (epochs + 1,) loss history.
     """
     where = "fit_softmax"
-    X = _features(X, where)
+    X = as_matrix(X, where, "X")
     k = check_int(n_classes, where, "n_classes", low=2)
     W0 = np.zeros((X.shape[1], k)) if W0 is None else W0
     b0 = np.zeros(k) if b0 is None else b0
@@ -400,8 +345,8 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
     where = "confusion_matrix"
     k = check_int(n_classes, where, "n_classes", low=1)
     y_true = as_array(y_true, where, "y_true", ndim=1)
-    y_true = _labels(y_true, len(y_true), k, where, "y_true", "example")
-    y_pred = _labels(y_pred, len(y_true), k, where, "y_pred", "entry of y_true")
+    y_true = check_labels(y_true, len(y_true), k, where, "y_true", per="example")
+    y_pred = check_labels(y_pred, len(y_true), k, where, "y_pred", per="entry of y_true")
     C = np.zeros((k, k), dtype=np.int64)
     np.add.at(C, (y_true, y_pred), 1)
     return C

@@ -5,19 +5,19 @@ when the example is on the right side of the boundary and large when it is confi
 Every loss below is written once, as a function of ``m`` (elementwise, any shape), so the
 chapter-06 plot and the tests use the same code:
 
-=================  =========================================  ===============================
-name               ℓ(m)                                       used by
-=================  =========================================  ===============================
-``zero_one``       1 if m ≤ 0 else 0                          the error rate (not trainable)
-``absolute``       |1 − m|  (= |y − f| since y² = 1)          least absolute deviations
-``square``         (1 − m)² (= (y − f)²)                      least squares, Fisher LDA
-``log``            ln(1 + e^{−m})                             logistic regression
-``exponential``    e^{−m}                                     AdaBoost (Freund & Schapire)
-``hinge``          max(0, 1 − m)                              support vector machines
-``perceptron``     max(0, −m)                                 Rosenblatt's perceptron
-``cross_entropy``  −log₂ σ(m) = ln(1 + e^{−m}) / ln 2         binary cross-entropy in bits
-``focal``          −(1 − σ(m))^γ ln σ(m)                      Lin et al., "Focal loss" (2017)
-=================  =========================================  ===============================
+======================  ==================================  ===============================
+name                    ℓ(m)                                used by
+======================  ==================================  ===============================
+``zero_one``            1 if m ≤ 0 else 0                   the error rate (not trainable)
+``absolute``            |1 − m|  (= |y − f| since y² = 1)   least absolute deviations
+``square``              (1 − m)² (= (y − f)²)               least squares, Fisher LDA
+``log``                 ln(1 + e^{−m})                      logistic regression
+``exponential``         e^{−m}                              AdaBoost (Freund & Schapire)
+``hinge``               max(0, 1 − m)                       support vector machines
+``perceptron``          max(0, −m)                          Rosenblatt's perceptron
+``cross_entropy_bits``  −log₂ σ(m) = ln(1 + e^{−m}) / ln 2  binary cross-entropy in bits
+``focal``               −(1 − σ(m))^γ ln σ(m)               Lin et al., "Focal loss" (2017)
+======================  ==================================  ===============================
 
 ``σ(m) = 1/(1 + e^{−m})`` is the probability the logistic model gives to the true class, so the
 binary cross-entropy ``−ln σ(m)`` *is* the log loss; measured in bits it passes through
@@ -32,23 +32,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_positive
+from course_lib.scratch.validate import as_array, as_float_array, check_positive, check_same_shape
 
 __all__ = ["margin", "zero_one", "absolute", "square", "log", "exponential", "hinge",
-           "perceptron", "cross_entropy", "focal", "MARGIN_LOSSES"]
+           "perceptron", "cross_entropy_bits", "focal", "MARGIN_LOSSES"]
 
 
 def _m(m, where: str) -> np.ndarray:
-    arr = as_array(m, where, "m", dtype_kind="fiu", allow_empty=True)
-    return arr.astype(np.float64) if arr.dtype.kind != "f" else arr
+    """The margins as a float array of any shape (ints become float64)."""
+    return as_float_array(m, where, "m", allow_empty=True)
 
 
 def margin(y, f) -> np.ndarray:
     """The margin ``m = y · f`` of labels ``y ∈ {−1, +1}`` and scores ``f`` (same shape)."""
     y = as_array(y, "margin", "y", dtype_kind="fiu", allow_empty=True)
     f = _m(f, "margin")
-    if y.shape != f.shape:
-        raise ValueError(f"margin: y and f must have the same shape, got {y.shape} and {f.shape}")
+    check_same_shape(y, f, "margin", "y", "f")
     if not np.all(np.isin(y, (-1, 1))):
         raise ValueError(f"margin: labels y must be -1 or +1, got values {np.unique(y)[:5]}")
     return y * f
@@ -91,12 +90,12 @@ def perceptron(m) -> np.ndarray:
     return np.maximum(0.0, -_m(m, "perceptron"))
 
 
-def cross_entropy(m) -> np.ndarray:
+def cross_entropy_bits(m) -> np.ndarray:
     """Binary cross-entropy of the logistic model in bits: ``−log₂ σ(m) = ln(1 + e^{−m}) / ln 2``.
 
     With target ``t = (1 + y)/2`` and ``p = σ(f)``, ``−[t log p + (1 − t) log(1 − p)] = −log σ(m)``.
     """
-    return np.logaddexp(0.0, -_m(m, "cross_entropy")) / np.log(2.0)
+    return np.logaddexp(0.0, -_m(m, "cross_entropy_bits")) / np.log(2.0)
 
 
 def focal(m, gamma: float = 2.0) -> np.ndarray:
@@ -116,5 +115,5 @@ def focal(m, gamma: float = 2.0) -> np.ndarray:
 MARGIN_LOSSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "0-1": zero_one, "absolute": absolute, "square": square, "log": log,
     "exponential": exponential, "hinge": hinge, "perceptron": perceptron,
-    "cross-entropy (bits)": cross_entropy, "focal (γ=2)": focal,
+    "cross-entropy (bits)": cross_entropy_bits, "focal (γ=2)": focal,
 }

@@ -22,54 +22,51 @@ All functions work in the dtype of their inputs; use float64 for gradient checks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from course_lib.scratch.logistic import sigmoid
-from course_lib.scratch.validate import as_array, check_finite, check_int
+from course_lib.scratch.functional import sigmoid
+from course_lib.scratch.rnn import torch_rnn_weights
+from course_lib.scratch.validate import (
+    as_float_array,
+    check_gate_weights,
+    check_grad_shape,
+    check_int,
+    check_rng,
+    check_shape,
+    check_step_caches,
+)
 
-__all__ = ["lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
-           "lstm_gates", "init_lstm", "lstm_params_from_torch", "GATE_NAMES"]
+__all__ = ["LSTMStepCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward",
+           "lstm_backward", "lstm_gates", "init_lstm", "lstm_params_from_torch", "GATE_NAMES"]
 
 #: The order of the four blocks of ``Wx``, ``Wh`` and ``b`` (torch's order).
 GATE_NAMES = ("input", "forget", "candidate", "output")
 
 
-def _float(x, where: str, name: str, ndim: int) -> np.ndarray:
-    arr = as_array(x, where, name, ndim=ndim, dtype_kind="fiu")
-    arr = arr if arr.dtype.kind == "f" else arr.astype(np.float64)
-    check_finite(arr, where, name)
-    return arr
+@dataclass(frozen=True, eq=False)
+class LSTMStepCache:
+    """What one LSTM step keeps for its backward pass: the inputs ``x`` (N, D), ``h_prev`` and
+    ``c_prev`` (N, H), the weights ``Wx`` (D, 4H) and ``Wh`` (H, 4H), the four gate
+    activations ``i``, ``f``, ``g``, ``o`` (N, H) and ``tanh_c`` = tanh(c) (N, H)."""
+
+    x: np.ndarray
+    h_prev: np.ndarray
+    c_prev: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    tanh_c: np.ndarray
 
 
 def _check_weights(Wx, Wh, b, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Validate (D, 4H), (H, 4H), (4H,) and return them with H."""
-    Wx, Wh, b = _float(Wx, where, "Wx", 2), _float(Wh, where, "Wh", 2), _float(b, where, "b", 1)
-    H = Wh.shape[0]
-    if Wh.shape != (H, 4 * H):
-        raise ValueError(f"{where}: Wh must be (H, 4H) with the blocks i, f, g, o side by side, "
-                         f"got shape {Wh.shape}")
-    if Wx.shape[1] != 4 * H:
-        raise ValueError(f"{where}: Wx must be (D, 4H) = (D, {4 * H}) to match Wh {Wh.shape}, "
-                         f"got {Wx.shape}")
-    if b.shape != (4 * H,):
-        raise ValueError(f"{where}: b must have shape ({4 * H},) to match Wh {Wh.shape}, "
-                         f"got {b.shape}")
+    Wx, Wh, (b,), H = check_gate_weights(Wx, Wh, {"b": b}, ("i", "f", "g", "o"), where)
     return Wx, Wh, b, H
-
-
-def _check_state(s, N: int, H: int, where: str, name: str) -> np.ndarray:
-    s = _float(s, where, name, 2)
-    if s.shape != (N, H):
-        raise ValueError(f"{where}: {name} must be (N, H) = ({N}, {H}), got {s.shape}")
-    return s
-
-
-def _check_grad(d, shape: tuple, where: str, name: str) -> np.ndarray:
-    d = as_array(d, where, name, dtype_kind="fiu", allow_empty=True)
-    if d.shape != tuple(shape):
-        raise ValueError(f"{where}: {name} must have shape {tuple(shape)} (the shape of the "
-                         f"forward output), got {d.shape}")
-    return d if d.dtype.kind == "f" else d.astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,28 +83,29 @@ def _step(x, h_prev, c_prev, Wx, Wh, b):
     c = f * c_prev + i * g                            # (N, H) new cell state
     tc = np.tanh(c)                                   # (N, H)
     h = o * tc                                        # (N, H) new hidden state
-    return h, c, (x, h_prev, c_prev, Wx, Wh, i, f, g, o, tc)
+    return h, c, LSTMStepCache(x, h_prev, c_prev, Wx, Wh, i, f, g, o, tc)
 
 
-def _step_backward(dh, dc, cache):
-    x, h_prev, c_prev, Wx, Wh, i, f, g, o, tc = cache
+def _step_backward(dh, dc, cache: LSTMStepCache):
+    i, f, g, o, tc = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
     do = dh * tc                                      # h = o ⊙ tanh(c)
     dc = dc + dh * o * (1.0 - tc * tc)                # c feeds h and the next step
-    df, di, dg = dc * c_prev, dc * g, dc * i          # c = f ⊙ c_prev + i ⊙ g
+    df, di, dg = dc * cache.c_prev, dc * g, dc * i    # c = f ⊙ c_prev + i ⊙ g
     dc_prev = dc * f                                  # the "constant error carousel"
     da = np.concatenate([di * i * (1.0 - i),          # σ' = σ(1 − σ)
                          df * f * (1.0 - f),
                          dg * (1.0 - g * g),          # tanh' = 1 − tanh²
                          do * o * (1.0 - o)], axis=1)  # (N, 4H)
-    dx = da @ Wx.T                                    # (N, D)
-    dh_prev = da @ Wh.T                               # (N, H)
-    dWx = x.T @ da                                    # (D, 4H)
-    dWh = h_prev.T @ da                               # (H, 4H)
+    dx = da @ cache.Wx.T                              # (N, D)
+    dh_prev = da @ cache.Wh.T                         # (N, H)
+    dWx = cache.x.T @ da                              # (D, 4H)
+    dWh = cache.h_prev.T @ da                         # (H, 4H)
     db = da.sum(axis=0)                               # (4H,)
     return dx, dh_prev, dc_prev, dWx, dWh, db
 
 
-def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> tuple[np.ndarray, np.ndarray, tuple]:
+def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b
+                      ) -> tuple[np.ndarray, np.ndarray, LSTMStepCache]:
     """One LSTM step (the equations at the top of this module; ``torch.nn.LSTMCell``).
 
     Args:
@@ -119,20 +117,22 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> tuple[np.ndarray, np.ndar
         b: (4H,) biases.
 
     Returns:
-        ``h`` (N, H), ``c`` (N, H) and the cache for :func:`lstm_step_backward`.
+        ``h`` (N, H), ``c`` (N, H) and the :class:`LSTMStepCache` for
+        :func:`lstm_step_backward`.
     """
     where = "lstm_step_forward"
     Wx, Wh, b, H = _check_weights(Wx, Wh, b, where)
-    x = _float(x, where, "x", 2)
+    x = as_float_array(x, where, "x", ndim=2, finite=True)
     if x.shape[1] != Wx.shape[0]:
         raise ValueError(f"{where}: x is (N, D) = {x.shape} but Wx is (D, 4H) = {Wx.shape}; "
                          f"the D's must match")
-    h_prev = _check_state(h_prev, x.shape[0], H, where, "h_prev")
-    c_prev = _check_state(c_prev, x.shape[0], H, where, "c_prev")
+    state = (x.shape[0], H)
+    h_prev = check_shape(h_prev, state, where, "h_prev", axes="(N, H)", finite=True)
+    c_prev = check_shape(c_prev, state, where, "c_prev", axes="(N, H)", finite=True)
     return _step(x, h_prev, c_prev, Wx, Wh, b)
 
 
-def lstm_step_backward(dh, dc, cache: tuple) -> tuple[np.ndarray, ...]:
+def lstm_step_backward(dh, dc, cache: LSTMStepCache) -> tuple[np.ndarray, ...]:
     """Backward of :func:`lstm_step_forward`.
 
     Args:
@@ -144,9 +144,12 @@ def lstm_step_backward(dh, dc, cache: tuple) -> tuple[np.ndarray, ...]:
         ``dx`` (N, D), ``dh_prev`` (N, H), ``dc_prev`` (N, H), ``dWx`` (D, 4H),
         ``dWh`` (H, 4H), ``db`` (4H,).
     """
-    shape = cache[1].shape
-    dh = _check_grad(dh, shape, "lstm_step_backward", "dh")
-    dc = _check_grad(dc, shape, "lstm_step_backward", "dc")
+    if not isinstance(cache, LSTMStepCache):
+        raise TypeError(f"lstm_step_backward: cache must be the LSTMStepCache returned by "
+                        f"lstm_step_forward, got {type(cache).__name__}")
+    shape = cache.h_prev.shape
+    dh = check_grad_shape(dh, shape, "lstm_step_backward", "dh", allow_empty=True)
+    dc = check_grad_shape(dc, shape, "lstm_step_backward", "dc", allow_empty=True)
     return _step_backward(dh, dc, cache)
 
 
@@ -165,18 +168,19 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None) -> tuple[np.ndarray, list]:
 
     Returns:
         ``h`` (N, T, H), the hidden state at every step (so ``h[:, -1]`` is torch's ``h_n``),
-        and the cache for :func:`lstm_backward` (a list of the T step caches; see
-        :func:`lstm_gates` for the gate values it holds).
+        and the cache for :func:`lstm_backward` (a list of the T :class:`LSTMStepCache`;
+        see :func:`lstm_gates` for the gate values it holds).
     """
     where = "lstm_forward"
     Wx, Wh, b, H = _check_weights(Wx, Wh, b, where)
-    x = _float(x, where, "x", 3)
+    x = as_float_array(x, where, "x", ndim=3, finite=True)
     N, T, D = x.shape
     if D != Wx.shape[0]:
         raise ValueError(f"{where}: x is (N, T, D) = {x.shape} but Wx is (D, 4H) = {Wx.shape}; "
                          f"the D's must match")
-    h_t = _check_state(h0, N, H, where, "h0")
-    c_t = np.zeros_like(h_t) if c0 is None else _check_state(c0, N, H, where, "c0")
+    h_t = check_shape(h0, (N, H), where, "h0", axes="(N, H)", finite=True)
+    c_t = (np.zeros_like(h_t) if c0 is None
+           else check_shape(c0, (N, H), where, "c0", axes="(N, H)", finite=True))
     dtype = np.result_type(x, h_t, c_t, Wx, Wh, b)
     h = np.empty((N, T, H), dtype=dtype)
     caches = []
@@ -205,17 +209,14 @@ def lstm_backward(dh, cache: list, dc_last=None) -> tuple[np.ndarray, ...]:
         ``db`` (4H,).
     """
     where = "lstm_backward"
-    if not isinstance(cache, list) or not cache:
-        raise TypeError(f"lstm_backward: cache must be the list returned by lstm_forward, "
-                        f"got {type(cache).__name__}")
-    x0, h_prev0 = cache[0][0], cache[0][1]
-    N, H, T, D = h_prev0.shape[0], h_prev0.shape[1], len(cache), x0.shape[1]
-    dh = _check_grad(dh, (N, T, H), where, "dh")
+    first = check_step_caches(cache, LSTMStepCache, where, "lstm_forward")[0]
+    (N, H), T, D = first.h_prev.shape, len(cache), first.x.shape[1]
+    dh = check_grad_shape(dh, (N, T, H), where, "dh", allow_empty=True)
     dc = (np.zeros((N, H), dtype=dh.dtype) if dc_last is None
-          else _check_grad(dc_last, (N, H), where, "dc_last"))
-    Wx, Wh = cache[0][3], cache[0][4]
-    dx = np.empty((N, T, D), dtype=np.result_type(dh, x0))
-    dWx, dWh = np.zeros_like(Wx, dtype=dx.dtype), np.zeros_like(Wh, dtype=dx.dtype)
+          else check_grad_shape(dc_last, (N, H), where, "dc_last", allow_empty=True))
+    dx = np.empty((N, T, D), dtype=np.result_type(dh, first.x))
+    dWx = np.zeros_like(first.Wx, dtype=dx.dtype)
+    dWh = np.zeros_like(first.Wh, dtype=dx.dtype)
     db = np.zeros(4 * H, dtype=dx.dtype)
     dh_next = np.zeros((N, H), dtype=dx.dtype)
     for t in reversed(range(T)):
@@ -234,12 +235,11 @@ def lstm_gates(cache: list) -> dict[str, np.ndarray]:
         ``{"input", "forget", "candidate", "output", "cell"}``, each (N, T, H); "cell" is the
         cell state c_t after each step.
     """
-    if not isinstance(cache, list) or not cache:
-        raise TypeError(f"lstm_gates: cache must be the list returned by lstm_forward, "
-                        f"got {type(cache).__name__}")
-    out = {name: np.stack([step[5 + k] for step in cache], axis=1)
-           for k, name in enumerate(GATE_NAMES)}
-    out["cell"] = out["forget"] * np.stack([step[2] for step in cache], axis=1) \
+    check_step_caches(cache, LSTMStepCache, "lstm_gates", "lstm_forward")
+    fields = {"input": "i", "forget": "f", "candidate": "g", "output": "o"}
+    out = {name: np.stack([getattr(step, fields[name]) for step in cache], axis=1)
+           for name in GATE_NAMES}
+    out["cell"] = out["forget"] * np.stack([step.c_prev for step in cache], axis=1) \
         + out["input"] * out["candidate"]
     return out
 
@@ -254,9 +254,7 @@ def init_lstm(D: int, H: int, rng: np.random.Generator, *, forget_bias: float = 
     """
     D = check_int(D, "init_lstm", "D", low=1)
     H = check_int(H, "init_lstm", "H", low=1)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"init_lstm: rng must be a numpy Generator (np.random.default_rng), "
-                        f"got {type(rng).__name__}")
+    check_rng(rng, "init_lstm")
     k = 1.0 / np.sqrt(H)
     b = np.zeros(4 * H, dtype=dtype)
     b[H:2 * H] = forget_bias
@@ -276,17 +274,6 @@ def lstm_params_from_torch(weight_ih, weight_hh, bias_ih=None, bias_hh=None
         weight_hh: (4H, H).
         bias_ih, bias_hh: (4H,) each, or None for a layer built with ``bias=False``.
     """
-    where = "lstm_params_from_torch"
-    W_ih, W_hh = _float(weight_ih, where, "weight_ih", 2), _float(weight_hh, where, "weight_hh", 2)
-    H = W_hh.shape[1]
-    if W_hh.shape != (4 * H, H) or W_ih.shape[0] != 4 * H:
-        raise ValueError(f"{where}: weight_hh must be (4H, H) and weight_ih (4H, D), "
-                         f"got {W_hh.shape} and {W_ih.shape}")
-    b = np.zeros(4 * H, dtype=W_hh.dtype)
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if bias is not None:
-            bias = _float(bias, where, name, 1)
-            if bias.shape != (4 * H,):
-                raise ValueError(f"{where}: {name} must be (4H,) = ({4 * H},), got {bias.shape}")
-            b = b + bias
-    return W_ih.T.copy(), W_hh.T.copy(), b
+    Wx, Wh, b_ih, b_hh = torch_rnn_weights(weight_ih, weight_hh, bias_ih, bias_hh, n_gates=4,
+                                           where="lstm_params_from_torch")
+    return Wx, Wh, b_ih + b_hh

@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite
+from course_lib.scratch.validate import as_array, as_float_array, as_matrix, check_same_shape
 
 __all__ = ["roc_curve", "trapezoid_area", "roc_auc", "principal_angles"]
 
 
 def _scores_labels(scores, labels, where: str) -> tuple[np.ndarray, np.ndarray]:
-    s = as_array(scores, where, "scores", ndim=1).astype(np.float64)
-    check_finite(s, where, "scores")
+    s = as_float_array(scores, where, "scores", ndim=1, finite=True, dtype=np.float64)
     y = as_array(labels, where, "labels", ndim=1)
-    if len(y) != len(s):
-        raise ValueError(f"{where}: scores and labels must have the same length, "
-                         f"got {len(s)} and {len(y)}")
+    check_same_shape(s, y, where, "scores", "labels")
     if not np.all((y == 0) | (y == 1)):
         raise ValueError(f"{where}: labels must be 0 (negative) or 1 (positive), "
                          f"got values {np.unique(y)[:5]}")
@@ -75,8 +72,8 @@ def trapezoid_area(x, y) -> float:
     Args:
         x: (m,) non-decreasing. y: (m,).
     """
-    x = as_array(x, "trapezoid_area", "x", ndim=1).astype(np.float64)
-    y = as_array(y, "trapezoid_area", "y", ndim=1).astype(np.float64)
+    x = as_float_array(x, "trapezoid_area", "x", ndim=1, dtype=np.float64)
+    y = as_float_array(y, "trapezoid_area", "y", ndim=1, dtype=np.float64)
     if len(x) != len(y) or len(x) < 2:
         raise ValueError(f"trapezoid_area: x and y must have the same length >= 2, "
                          f"got {len(x)} and {len(y)}")
@@ -103,8 +100,7 @@ def roc_auc(scores, labels) -> float:
 
 
 def _orthonormal(A, where: str, name: str) -> np.ndarray:
-    A = as_array(A, where, name, ndim=2).astype(np.float64)
-    check_finite(A, where, name)
+    A = as_matrix(A, where, name)
     if A.shape[1] > A.shape[0]:
         raise ValueError(f"{where}: {name} must be (n, k) with k <= n basis columns, "
                          f"got shape {A.shape}")

@@ -20,17 +20,27 @@ The backward pass is shared too. With m = |S| elements per mean and d x̂ = dy �
 dγ = Σ dy ⊙ x̂, dβ = Σ dy, summed over every axis γ is broadcast along.
 
 CS231n style: each ``*_forward`` returns ``(out, cache)`` and each ``*_backward(dout, cache)``
-returns ``(dx, dgamma, dbeta)``. γ and β may be None (no affine part); their gradients are
-then None.
+returns ``(dx, dgamma, dbeta)``; the cache is a :class:`NormCache` with named fields. γ and β
+may be None (no affine part); their gradients are then None. :func:`normalize` and
+:func:`normalize_backward` are the two pieces all four layers share.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import (
+    as_array,
+    check_finite,
+    check_grad_shape,
+    check_int,
+    check_positive,
+)
 
-__all__ = ["NORM_AXES", "batchnorm_forward", "batchnorm_backward", "layernorm_forward",
+__all__ = ["NORM_AXES", "NormCache", "normalize", "normalize_backward",
+           "batchnorm_forward", "batchnorm_backward", "layernorm_forward",
            "layernorm_backward", "groupnorm_forward", "groupnorm_backward",
            "instancenorm_forward", "instancenorm_backward"]
 
@@ -47,27 +57,68 @@ NORM_AXES: dict[str, tuple[int, ...]] = {
 
 # ----------------------------------------------------------------------------- shared pieces
 
-def _normalize(x: np.ndarray, axes: tuple[int, ...], eps: float):
-    """x̂ = (x − μ)/√(σ² + ε) over ``axes``; returns (x̂, μ, σ², 1/√(σ² + ε)), kept dims."""
+@dataclass(frozen=True)
+class NormCache:
+    """What a normalisation layer's forward pass keeps for its backward pass.
+
+    Attributes:
+        layer: ``"batchnorm"``, ``"layernorm"``, ``"groupnorm"`` or ``"instancenorm"``.
+        x_hat: the normalised input x̂, shaped like x.
+        inv_std: 1/√(σ² + ε), with the normalised axes kept (size 1) for broadcasting.
+        gamma, beta: the affine parameters (or None).
+        axes: the axes the means are taken over (for GroupNorm: axis 2 of the (N, G, ·) view).
+        bshape: the shape γ and β are reshaped to for broadcasting.
+        train: BatchNorm only: batch statistics (True) or running estimates (False).
+        groups: GroupNorm only: the number of groups G.
+    """
+
+    layer: str
+    x_hat: np.ndarray
+    inv_std: np.ndarray
+    gamma: np.ndarray | None
+    beta: np.ndarray | None
+    axes: tuple[int, ...]
+    bshape: tuple[int, ...]
+    train: bool = True
+    groups: int = 1
+
+
+def normalize(x: np.ndarray, axes: tuple[int, ...], eps: float):
+    """x̂ = (x − μ)/√(σ² + ε), with μ and the biased σ² taken over ``axes``.
+
+    Args:
+        x: float array of any shape; axes: the axes to average over; eps: ε > 0.
+
+    Returns:
+        ``(x_hat, mu, var, inv_std)``: x̂ shaped like x, and μ, σ², 1/√(σ² + ε) with the
+        averaged axes kept as size 1 (so they broadcast against x).
+    """
     mu = x.mean(axis=axes, keepdims=True)
     var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)          # biased variance
     inv_std = 1.0 / np.sqrt(var + eps)
     return (x - mu) * inv_std, mu, var, inv_std
 
 
-def _normalize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray,
-                        axes: tuple[int, ...]) -> np.ndarray:
-    """Gradient through x̂ = (x − μ)/√(σ² + ε) where μ, σ² are means over ``axes``."""
+def normalize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray,
+                       axes: tuple[int, ...]) -> np.ndarray:
+    """Gradient through x̂ = (x − μ)/√(σ² + ε) where μ, σ² are means over ``axes``.
+
+    Args:
+        dx_hat: ∂L/∂x̂, shaped like x; x_hat, inv_std: from :func:`normalize`; axes: as there.
+
+    Returns:
+        ∂L/∂x, shaped like x: ``inv_std · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂))``.
+    """
     mean_dx_hat = dx_hat.mean(axis=axes, keepdims=True)
     mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=axes, keepdims=True)
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
 def _check_x(x, where: str, min_ndim: int, shape_hint: str) -> np.ndarray:
-    x = as_array(x, where, "x", dtype_kind="f")
+    x = as_array(x, where, "x", dtype_kind="f")       # float only, as torch's norm layers
+    check_finite(x, where, "x")
     if x.ndim < min_ndim:
         raise ValueError(f"{where}: x must be {shape_hint}, got shape {x.shape}")
-    check_finite(x, where, "x")
     return x
 
 
@@ -100,22 +151,35 @@ def _affine_backward(dout, x_hat, gamma, beta, bshape, sum_axes):
     return dx_hat, dgamma, dbeta
 
 
-def _check_dout(dout, cache, where: str) -> np.ndarray:
-    if not isinstance(cache, dict) or cache.get("layer") != where.replace("_backward", ""):
-        raise TypeError(f"{where}: cache must be the cache returned by "
-                        f"{where.replace('_backward', '_forward')}")
-    dout = as_array(dout, where, "dout", dtype_kind="f")
-    if dout.shape != cache["x_hat"].shape:
-        raise ValueError(f"{where}: dout must have the shape of the output "
-                         f"{cache['x_hat'].shape}, got {dout.shape}")
-    return dout
+def _normalize_affine(layer: str, x, axes, eps, gamma, beta, bshape
+                      ) -> tuple[np.ndarray, NormCache]:
+    """normalize over ``axes``, then y = γ x̂ + β: the forward pass of Layer/InstanceNorm."""
+    x_hat, _, _, inv_std = normalize(x, axes, eps)
+    out = _affine(x_hat, gamma, beta, bshape)
+    return out, NormCache(layer, x_hat, inv_std, gamma, beta, axes, bshape)
+
+
+def _normalize_affine_backward(dout, cache: NormCache, sum_axes: tuple[int, ...]):
+    """(dx, dγ, dβ) through y = γ x̂ + β and the normalisation; dγ, dβ summed over
+    ``sum_axes``."""
+    dx_hat, dgamma, dbeta = _affine_backward(dout, cache.x_hat, cache.gamma, cache.beta,
+                                             cache.bshape, sum_axes)
+    return normalize_backward(dx_hat, cache.x_hat, cache.inv_std, cache.axes), dgamma, dbeta
+
+
+def _check_cache(dout, cache, where: str) -> np.ndarray:
+    """The cache must come from the matching forward pass; dout must have x̂'s shape."""
+    layer = where.replace("_backward", "")
+    if not isinstance(cache, NormCache) or cache.layer != layer:
+        raise TypeError(f"{where}: cache must be the cache returned by {layer}_forward")
+    return check_grad_shape(dout, cache.x_hat.shape, where)
 
 
 # ----------------------------------------------------------------------------- BatchNorm
 
 def batchnorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
                       state: dict, *, train: bool, momentum: float = 0.1,
-                      eps: float = 1e-5) -> tuple[np.ndarray, dict]:
+                      eps: float = 1e-5) -> tuple[np.ndarray, NormCache]:
     """Batch normalisation (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
 
     Training mode normalises each channel with the mean and biased variance of the batch
@@ -172,7 +236,7 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray 
             raise ValueError(f"{where}: expected more than 1 value per channel when "
                              f"training, got x of shape {x.shape}; use a larger batch or "
                              f"train=False")
-        x_hat, mu, var, inv_std = _normalize(x, axes, eps)
+        x_hat, mu, var, inv_std = normalize(x, axes, eps)
         state["running_mean"] *= 1 - momentum
         state["running_mean"] += momentum * mu.reshape(C)
         state["running_var"] *= 1 - momentum
@@ -182,12 +246,11 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray 
         inv_std = 1.0 / np.sqrt(state["running_var"].reshape(bshape) + eps)
         x_hat = (x - mu) * inv_std
     out = _affine(x_hat, gamma, beta, bshape)
-    cache = {"layer": "batchnorm", "train": bool(train), "x_hat": x_hat, "inv_std": inv_std,
-             "gamma": gamma, "beta": beta, "axes": axes, "bshape": bshape}
+    cache = NormCache("batchnorm", x_hat, inv_std, gamma, beta, axes, bshape, train=bool(train))
     return out, cache
 
 
-def batchnorm_backward(dout: np.ndarray, cache: dict
+def batchnorm_backward(dout: np.ndarray, cache: NormCache
                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Backward pass of :func:`batchnorm_forward`.
 
@@ -199,21 +262,18 @@ def batchnorm_backward(dout: np.ndarray, cache: dict
         dx shaped like x; dgamma, dbeta of shape (C,) (None where gamma/beta were None).
         In evaluation mode μ and σ² are constants, so dx = dout ⊙ γ / √(running_var + ε).
     """
-    dout = _check_dout(dout, cache, "batchnorm_backward")
-    axes, bshape = cache["axes"], cache["bshape"]
-    dx_hat, dgamma, dbeta = _affine_backward(dout, cache["x_hat"], cache["gamma"],
-                                             cache["beta"], bshape, axes)
-    if cache["train"]:
-        dx = _normalize_backward(dx_hat, cache["x_hat"], cache["inv_std"], axes)
-    else:
-        dx = dx_hat * cache["inv_std"]
-    return dx, dgamma, dbeta
+    dout = _check_cache(dout, cache, "batchnorm_backward")
+    if cache.train:
+        return _normalize_affine_backward(dout, cache, cache.axes)
+    dx_hat, dgamma, dbeta = _affine_backward(dout, cache.x_hat, cache.gamma, cache.beta,
+                                             cache.bshape, cache.axes)
+    return dx_hat * cache.inv_std, dgamma, dbeta
 
 
 # ----------------------------------------------------------------------------- LayerNorm
 
 def layernorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, *,
-                      normalized_ndim: int = 1, eps: float = 1e-5) -> tuple[np.ndarray, dict]:
+                      normalized_ndim: int = 1, eps: float = 1e-5) -> tuple[np.ndarray, NormCache]:
     """Layer normalisation (Ba, Kiros & Hinton 2016), as ``torch.nn.functional.layer_norm``.
 
     Each example is normalised over its last ``normalized_ndim`` axes (e.g. the features of a
@@ -236,15 +296,11 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray 
     gamma = _check_param(gamma, shape, where, "gamma")
     beta = _check_param(beta, shape, where, "beta")
     eps = check_positive(eps, where, "eps")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    x_hat, _, _, inv_std = _normalize(x, axes, eps)
-    out = _affine(x_hat, gamma, beta, shape)
-    cache = {"layer": "layernorm", "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma,
-             "beta": beta, "axes": axes, "shape": shape}
-    return out, cache
+    return _normalize_affine("layernorm", x, tuple(range(x.ndim - k, x.ndim)), eps, gamma, beta,
+                             shape)
 
 
-def layernorm_backward(dout: np.ndarray, cache: dict
+def layernorm_backward(dout: np.ndarray, cache: NormCache
                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Backward pass of :func:`layernorm_forward`.
 
@@ -252,18 +308,14 @@ def layernorm_backward(dout: np.ndarray, cache: dict
         dx shaped like x; dgamma, dbeta shaped like gamma, beta (None where those were None),
         summed over the leading (batch) axes.
     """
-    dout = _check_dout(dout, cache, "layernorm_backward")
-    axes, shape = cache["axes"], cache["shape"]
-    lead = tuple(range(dout.ndim - len(axes)))
-    dx_hat, dgamma, dbeta = _affine_backward(dout, cache["x_hat"], cache["gamma"],
-                                             cache["beta"], shape, lead)
-    return _normalize_backward(dx_hat, cache["x_hat"], cache["inv_std"], axes), dgamma, dbeta
+    dout = _check_cache(dout, cache, "layernorm_backward")
+    return _normalize_affine_backward(dout, cache, tuple(range(dout.ndim - len(cache.axes))))
 
 
 # ----------------------------------------------------------------------------- GroupNorm
 
 def groupnorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
-                      num_groups: int, *, eps: float = 1e-5) -> tuple[np.ndarray, dict]:
+                      num_groups: int, *, eps: float = 1e-5) -> tuple[np.ndarray, NormCache]:
     """Group normalisation (Wu & He 2018), as ``torch.nn.functional.group_norm``.
 
     The C channels are split into G groups of C/G consecutive channels; each example is
@@ -288,30 +340,28 @@ def groupnorm_forward(x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray 
                          f"num_groups={G}")
     gamma, beta, eps = _channel_params(gamma, beta, eps, C, where)
     xg = x.reshape(N, G, -1)                                       # (N, G, C/G · H · W)
-    xg_hat, _, _, inv_std = _normalize(xg, (2,), eps)
+    xg_hat, _, _, inv_std = normalize(xg, (2,), eps)
     x_hat = xg_hat.reshape(x.shape)
     bshape = (1, C) + (1,) * (x.ndim - 2)
     out = _affine(x_hat, gamma, beta, bshape)
-    cache = {"layer": "groupnorm", "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma,
-             "beta": beta, "G": G, "bshape": bshape}
+    cache = NormCache("groupnorm", x_hat, inv_std, gamma, beta, (2,), bshape, groups=G)
     return out, cache
 
 
-def groupnorm_backward(dout: np.ndarray, cache: dict
+def groupnorm_backward(dout: np.ndarray, cache: NormCache
                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Backward pass of :func:`groupnorm_forward`.
 
     Returns:
         dx shaped like x; dgamma, dbeta of shape (C,) (None where gamma/beta were None).
     """
-    dout = _check_dout(dout, cache, "groupnorm_backward")
-    x_hat, N = cache["x_hat"], dout.shape[0]
+    dout = _check_cache(dout, cache, "groupnorm_backward")
+    x_hat, N, G = cache.x_hat, dout.shape[0], cache.groups
     sum_axes = (0,) + tuple(range(2, dout.ndim))
-    dx_hat, dgamma, dbeta = _affine_backward(dout, x_hat, cache["gamma"], cache["beta"],
-                                             cache["bshape"], sum_axes)
-    G = cache["G"]
-    dxg = _normalize_backward(dx_hat.reshape(N, G, -1), x_hat.reshape(N, G, -1),
-                              cache["inv_std"], (2,))
+    dx_hat, dgamma, dbeta = _affine_backward(dout, x_hat, cache.gamma, cache.beta,
+                                             cache.bshape, sum_axes)
+    dxg = normalize_backward(dx_hat.reshape(N, G, -1), x_hat.reshape(N, G, -1),
+                             cache.inv_std, cache.axes)
     return dxg.reshape(dout.shape), dgamma, dbeta
 
 
@@ -319,7 +369,7 @@ def groupnorm_backward(dout: np.ndarray, cache: dict
 
 def instancenorm_forward(x: np.ndarray, gamma: np.ndarray | None = None,
                          beta: np.ndarray | None = None, *,
-                         eps: float = 1e-5) -> tuple[np.ndarray, dict]:
+                         eps: float = 1e-5) -> tuple[np.ndarray, NormCache]:
     """Instance normalisation (Ulyanov, Vedaldi & Lempitsky 2016), as
     ``torch.nn.functional.instance_norm`` (batch statistics, no running estimates).
 
@@ -342,24 +392,16 @@ def instancenorm_forward(x: np.ndarray, gamma: np.ndarray | None = None,
         raise ValueError(f"{where}: expected more than 1 spatial element per channel, "
                          f"got x of shape {x.shape}")
     gamma, beta, eps = _channel_params(gamma, beta, eps, C, where)
-    axes = tuple(range(2, x.ndim))
-    x_hat, _, _, inv_std = _normalize(x, axes, eps)
-    bshape = (1, C) + (1,) * (x.ndim - 2)
-    out = _affine(x_hat, gamma, beta, bshape)
-    cache = {"layer": "instancenorm", "x_hat": x_hat, "inv_std": inv_std, "gamma": gamma,
-             "beta": beta, "axes": axes, "bshape": bshape}
-    return out, cache
+    return _normalize_affine("instancenorm", x, tuple(range(2, x.ndim)), eps, gamma, beta,
+                             (1, C) + (1,) * (x.ndim - 2))
 
 
-def instancenorm_backward(dout: np.ndarray, cache: dict
+def instancenorm_backward(dout: np.ndarray, cache: NormCache
                           ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Backward pass of :func:`instancenorm_forward`.
 
     Returns:
         dx shaped like x; dgamma, dbeta of shape (C,), or None when not affine.
     """
-    dout = _check_dout(dout, cache, "instancenorm_backward")
-    axes = cache["axes"]
-    dx_hat, dgamma, dbeta = _affine_backward(dout, cache["x_hat"], cache["gamma"],
-                                             cache["beta"], cache["bshape"], (0,) + axes)
-    return _normalize_backward(dx_hat, cache["x_hat"], cache["inv_std"], axes), dgamma, dbeta
+    dout = _check_cache(dout, cache, "instancenorm_backward")
+    return _normalize_affine_backward(dout, cache, (0,) + cache.axes)

@@ -27,21 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib.scratch.linalg import sym_eig
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import as_matrix, as_rng, check_int, check_positive
 
-__all__ = ["PCA", "pca_fit", "pca_transform", "pca_inverse_transform", "pca_reconstruct",
-           "linear_ae_loss", "train_linear_autoencoder"]
-
-
-def _data(X, where: str, name: str = "X", allow_empty: bool = False) -> np.ndarray:
-    X = as_array(X, where, name, ndim=2, allow_empty=allow_empty).astype(np.float64)
-    check_finite(X, where, name)
-    return X
+__all__ = ["PCA", "fit_pca", "pca_transform", "pca_inverse_transform", "pca_reconstruct",
+           "linear_ae_loss", "fit_linear_autoencoder"]
 
 
 @dataclass
 class PCA:
-    """A fitted PCA (see :func:`pca_fit`).
+    """A fitted PCA (see :func:`fit_pca`).
 
     ``mean`` (d,); ``components`` (k, d) orthonormal rows, by decreasing variance;
     ``singular_values`` (k,) of the centred data; ``explained_variance`` (k,) = s²/(N − 1);
@@ -61,7 +55,7 @@ class PCA:
         return len(self.components)
 
 
-def pca_fit(X, n_components: int | None = None, *, method: str = "svd") -> PCA:
+def fit_pca(X, n_components: int | None = None, *, method: str = "svd") -> PCA:
     """Fit PCA to the rows of ``X``.
 
     Args:
@@ -75,13 +69,12 @@ def pca_fit(X, n_components: int | None = None, *, method: str = "svd") -> PCA:
         A :class:`PCA`. Signs are fixed so that each component's largest-magnitude entry is
         positive (as scikit-learn does), so results are reproducible.
     """
-    X = _data(X, "pca_fit")
+    X = as_matrix(X, "fit_pca", "X")
     N, d = X.shape
     if N < 2:
-        raise ValueError(f"pca_fit: need at least 2 samples, got X of shape {X.shape}")
-    k = min(N, d) if n_components is None else check_int(n_components, "pca_fit",
-                                                          "n_components", low=1,
-                                                          high=min(N, d))
+        raise ValueError(f"fit_pca: need at least 2 samples, got X of shape {X.shape}")
+    k = min(N, d) if n_components is None else check_int(n_components, "fit_pca",
+                                                          "n_components", low=1, high=min(N, d))
     mean = X.mean(axis=0)                                          # (d,)
     Xc = X - mean                                                  # (N, d)
     if method == "svd":
@@ -90,7 +83,7 @@ def pca_fit(X, n_components: int | None = None, *, method: str = "svd") -> PCA:
         lam, E = sym_eig(Xc.T @ Xc)                                # (d,), (d, d) descending
         s, Vt = np.sqrt(np.clip(lam, 0.0, None)), E.T
     else:
-        raise ValueError(f"pca_fit: method must be 'svd' or 'eig', got {method!r}")
+        raise ValueError(f"fit_pca: method must be 'svd' or 'eig', got {method!r}")
     s, Vt = s[:k], Vt[:k]
     big = np.abs(Vt).argmax(axis=1)                                # fix each sign
     Vt = Vt * np.sign(Vt[np.arange(k), big])[:, None]
@@ -102,7 +95,7 @@ def pca_fit(X, n_components: int | None = None, *, method: str = "svd") -> PCA:
 
 def _check_pca(pca, where: str) -> None:
     if not isinstance(pca, PCA):
-        raise TypeError(f"{where}: pca must be a PCA from pca_fit, got {type(pca).__name__}")
+        raise TypeError(f"{where}: pca must be a PCA from fit_pca, got {type(pca).__name__}")
 
 
 def _k(pca: PCA, k, where: str) -> int:
@@ -113,7 +106,7 @@ def _k(pca: PCA, k, where: str) -> int:
 def pca_transform(pca: PCA, X, k: int | None = None) -> np.ndarray:
     """Codes z = (x − x̄) V_k: (N, d) -> (N, k) (k default: all fitted components)."""
     _check_pca(pca, "pca_transform")
-    X = _data(X, "pca_transform")
+    X = as_matrix(X, "pca_transform", "X")
     if X.shape[1] != len(pca.mean):
         raise ValueError(f"pca_transform: X must have {len(pca.mean)} columns, got {X.shape}")
     k = _k(pca, k, "pca_transform")
@@ -123,7 +116,7 @@ def pca_transform(pca: PCA, X, k: int | None = None) -> np.ndarray:
 def pca_inverse_transform(pca: PCA, Z) -> np.ndarray:
     """Reconstruction x̂ = x̄ + z V_kᵀ from codes Z (N, k) -> (N, d)."""
     _check_pca(pca, "pca_inverse_transform")
-    Z = _data(Z, "pca_inverse_transform", "Z", allow_empty=True)   # k = 0: only the mean
+    Z = as_matrix(Z, "pca_inverse_transform", "Z", allow_empty=True)   # k = 0: only the mean
     k = Z.shape[1]
     if k > pca.n_components:
         raise ValueError(f"pca_inverse_transform: Z has {k} columns but the PCA only "
@@ -152,9 +145,9 @@ def linear_ae_loss(X, W_enc, W_dec) -> tuple[float, np.ndarray, np.ndarray]:
     Returns:
         (L, dW_enc, dW_dec) with float L.
     """
-    X = _data(X, "linear_ae_loss")
-    W_enc = _data(W_enc, "linear_ae_loss", "W_enc")
-    W_dec = _data(W_dec, "linear_ae_loss", "W_dec")
+    X = as_matrix(X, "linear_ae_loss", "X")
+    W_enc = as_matrix(W_enc, "linear_ae_loss", "W_enc")
+    W_dec = as_matrix(W_dec, "linear_ae_loss", "W_dec")
     N, d = X.shape
     if W_enc.shape[0] != d or W_dec.shape != (W_enc.shape[1], d):
         raise ValueError(f"linear_ae_loss: need W_enc (d, k) and W_dec (k, d) with d = {d}, "
@@ -165,7 +158,7 @@ def linear_ae_loss(X, W_enc, W_dec) -> tuple[float, np.ndarray, np.ndarray]:
     return loss, X.T @ (R @ W_dec.T) / N, H.T @ R / N
 
 
-def train_linear_autoencoder(X, k: int, *, n_steps: int, lr: float | None = None,
+def fit_linear_autoencoder(X, k: int, *, n_steps: int, lr: float | None = None,
                              init_scale: float = 0.1, seed: int = 0
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train a linear autoencoder by full-batch gradient descent on :func:`linear_ae_loss`.
@@ -183,16 +176,16 @@ def train_linear_autoencoder(X, k: int, *, n_steps: int, lr: float | None = None
         W_enc (d, k), W_dec (k, d), losses (n_steps + 1,) (the loss before each step and at
         the end).
     """
-    X = _data(X, "train_linear_autoencoder")
+    X = as_matrix(X, "fit_linear_autoencoder", "X")
     N, d = X.shape
-    k = check_int(k, "train_linear_autoencoder", "k", low=1, high=d)
-    n_steps = check_int(n_steps, "train_linear_autoencoder", "n_steps", low=0)
-    init_scale = check_positive(init_scale, "train_linear_autoencoder", "init_scale")
+    k = check_int(k, "fit_linear_autoencoder", "k", low=1, high=d)
+    n_steps = check_int(n_steps, "fit_linear_autoencoder", "n_steps", low=0)
+    init_scale = check_positive(init_scale, "fit_linear_autoencoder", "init_scale")
     if lr is None:
         lam_max = float(np.linalg.eigvalsh(X.T @ X / N)[-1])
         lr = 0.5 / lam_max if lam_max > 0 else 1.0
-    lr = check_positive(lr, "train_linear_autoencoder", "lr")
-    rng = np.random.default_rng(check_int(seed, "train_linear_autoencoder", "seed", low=0))
+    lr = check_positive(lr, "fit_linear_autoencoder", "lr")
+    rng = as_rng(seed, "fit_linear_autoencoder")
     W_enc = init_scale * rng.normal(size=(d, k))
     W_dec = init_scale * rng.normal(size=(k, d))
     losses = np.empty(n_steps + 1)

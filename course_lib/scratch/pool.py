@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.conv import _check_dout, _float, _pad, col2im, conv_output_size, im2col
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.conv import col2im, conv_output_size, im2col, pad2d
+from course_lib.scratch.validate import as_float_array, check_grad_shape, check_int
 
 __all__ = ["max_pool2d_forward_loops", "max_pool2d_backward_loops",
            "avg_pool2d_forward_loops", "avg_pool2d_backward_loops",
@@ -35,7 +35,7 @@ __all__ = ["max_pool2d_forward_loops", "max_pool2d_backward_loops",
 
 def _check_pool(x, kernel_size, stride, padding, where: str):
     """Validate pooling arguments; return x, k, s, p and the output size (OH, OW)."""
-    x = _float(x, where, "x", 4)
+    x = as_float_array(x, where, "x", ndim=4)
     k = check_int(kernel_size, where, "kernel_size", low=1)
     s = k if stride is None else check_int(stride, where, "stride", low=1)
     p = check_int(padding, where, "padding", low=0)
@@ -65,7 +65,7 @@ def max_pool2d_forward_loops(x, kernel_size: int, stride: int | None = None,
     """
     x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "max_pool2d_forward_loops")
     N, C = x.shape[:2]
-    x_pad = _pad(x, p, -np.inf)
+    x_pad = pad2d(x, p, -np.inf)
     out = np.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = np.empty((N, C, OH, OW), dtype=np.int64)
     for n in range(N):
@@ -85,7 +85,7 @@ def max_pool2d_backward_loops(dout, cache: tuple) -> np.ndarray:
     Returns: dx: (N, C, H, W) (summed where overlapping windows share a maximum).
     """
     (N, C, H, W), argmax, k, s, p = cache
-    dout = _check_dout(dout, argmax.shape, "max_pool2d_backward_loops")
+    dout = check_grad_shape(dout, argmax.shape, "max_pool2d_backward_loops")
     dx_pad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
     OH, OW = argmax.shape[2:]
     for n in range(N):
@@ -106,7 +106,7 @@ def avg_pool2d_forward_loops(x, kernel_size: int, stride: int | None = None,
     """
     x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "avg_pool2d_forward_loops")
     N, C = x.shape[:2]
-    x_pad = _pad(x, p)
+    x_pad = pad2d(x, p)
     out = np.empty((N, C, OH, OW), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
@@ -124,7 +124,7 @@ def avg_pool2d_backward_loops(dout, cache: tuple) -> np.ndarray:
     """
     (N, C, H, W), k, s, p = cache
     OH, OW = conv_output_size(H, k, p, s), conv_output_size(W, k, p, s)
-    dout = _check_dout(dout, (N, C, OH, OW), "avg_pool2d_backward_loops")
+    dout = check_grad_shape(dout, (N, C, OH, OW), "avg_pool2d_backward_loops")
     dx_pad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
     for n in range(N):
         for c in range(C):
@@ -160,7 +160,7 @@ def max_pool2d_backward(dout, cache: tuple) -> np.ndarray:
     """
     (N, C, H, W), argmax, k, s, p = cache
     OH = conv_output_size(H, k, p, s)
-    dout = _check_dout(dout, (N, C, OH, argmax.shape[1] // OH), "max_pool2d_backward")
+    dout = check_grad_shape(dout, (N, C, OH, argmax.shape[1] // OH), "max_pool2d_backward")
     dcols = np.zeros((N * C, k * k, argmax.shape[1]), dtype=dout.dtype)   # (N·C, k², L)
     np.put_along_axis(dcols, argmax[:, None, :], dout.reshape(N * C, 1, -1), axis=1)
     return col2im(dcols, (N * C, 1, H, W), k, k, s, p).reshape(N, C, H, W)
@@ -185,6 +185,6 @@ def avg_pool2d_backward(dout, cache: tuple) -> np.ndarray:
     """
     (N, C, H, W), k, s, p = cache
     OH, OW = conv_output_size(H, k, p, s), conv_output_size(W, k, p, s)
-    dout = _check_dout(dout, (N, C, OH, OW), "avg_pool2d_backward")
+    dout = check_grad_shape(dout, (N, C, OH, OW), "avg_pool2d_backward")
     dcols = np.broadcast_to(dout.reshape(N * C, 1, OH * OW) / k**2, (N * C, k * k, OH * OW))
     return col2im(dcols, (N * C, 1, H, W), k, k, s, p).reshape(N, C, H, W)

@@ -22,13 +22,24 @@ smoothing, early stopping.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.information import log_softmax
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.functional import log_softmax
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    check_finite,
+    check_grad_shape,
+    check_int,
+    check_labels,
+    check_positive,
+    check_rng,
+)
 
-__all__ = ["l1_penalty", "l2_penalty", "dropout_forward", "dropout_backward", "smooth_labels",
+__all__ = ["l1_penalty", "l2_penalty", "DropoutCache", "dropout_forward", "dropout_backward",
+           "smooth_labels",
            "label_smoothing_cross_entropy", "EarlyStopping"]
 
 
@@ -40,7 +51,7 @@ def _params(params, where: str) -> list[np.ndarray]:
     if not isinstance(params, (list, tuple)) or not params:
         raise TypeError(f"{where}: params must be an array or a non-empty list of arrays, "
                         f"got {type(params).__name__}")
-    return [as_array(p, where, f"params[{i}]", dtype_kind="fiu").astype(np.float64)
+    return [as_float_array(p, where, f"params[{i}]", dtype=np.float64)
             for i, p in enumerate(params)]
 
 
@@ -78,9 +89,18 @@ def l1_penalty(params: Sequence[np.ndarray] | np.ndarray,
 
 # ----------------------------------------------------------------------------- dropout
 
+@dataclass(frozen=True)
+class DropoutCache:
+    """What :func:`dropout_forward` keeps: the output ``shape`` and the ``scale`` m/(1 − p)
+    applied to every element (None in evaluation mode or with p = 0: the identity)."""
+
+    shape: tuple[int, ...]
+    scale: np.ndarray | None
+
+
 def dropout_forward(x: np.ndarray, p: float, *, train: bool,
                     rng: np.random.Generator | None = None,
-                    mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+                    mask: np.ndarray | None = None) -> tuple[np.ndarray, DropoutCache]:
     """Inverted dropout, as ``torch.nn.functional.dropout``.
 
     Training: ``out = x ⊙ m / (1 − p)`` with m_i ~ Bernoulli(1 − p) (1 = keep), so every
@@ -103,11 +123,9 @@ def dropout_forward(x: np.ndarray, p: float, *, train: bool,
     if p > 1:
         raise ValueError(f"{where}: p is a probability and must be in [0, 1], got {p}")
     if not train or p == 0:
-        return x.copy(), {"layer": "dropout", "scale": None, "shape": x.shape}
+        return x.copy(), DropoutCache(x.shape, None)
     if mask is None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"{where}: in training mode give rng=np.random.Generator (or a "
-                            f"mask), got {type(rng).__name__}")
+        rng = check_rng(rng, where, "rng (needed in training mode without a mask)")
         keep = rng.random(x.shape) >= p                           # P(keep) = 1 − p
     else:
         keep = as_array(mask, where, "mask", allow_empty=True)
@@ -118,32 +136,20 @@ def dropout_forward(x: np.ndarray, p: float, *, train: bool,
             raise ValueError(f"{where}: mask must hold only 0/1 (or False/True)")
         keep = keep.astype(bool)
     scale = keep / (1.0 - p) if p < 1 else np.zeros(x.shape)     # m / (1 − p)
-    return x * scale, {"layer": "dropout", "scale": scale, "shape": x.shape}
+    return x * scale, DropoutCache(x.shape, scale)
 
 
-def dropout_backward(dout: np.ndarray, cache: dict) -> np.ndarray:
+def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     """Backward pass of :func:`dropout_forward`: ``dx = dout ⊙ m / (1 − p)`` (training) or
     ``dout`` (evaluation). Returns dx shaped like dout."""
-    if not isinstance(cache, dict) or cache.get("layer") != "dropout":
+    if not isinstance(cache, DropoutCache):
         raise TypeError("dropout_backward: cache must be the cache returned by dropout_forward")
     dout = as_array(dout, "dropout_backward", "dout", dtype_kind="f", allow_empty=True)
-    if dout.shape != cache["shape"]:
-        raise ValueError(f"dropout_backward: dout must have the shape of the output "
-                         f"{cache['shape']}, got {dout.shape}")
-    return dout.copy() if cache["scale"] is None else dout * cache["scale"]
+    dout = check_grad_shape(dout, cache.shape, "dropout_backward", allow_empty=True)
+    return dout.copy() if cache.scale is None else dout * cache.scale
 
 
 # ----------------------------------------------------------------------------- label smoothing
-
-def _labels(y, n: int, K: int, where: str) -> np.ndarray:
-    y = as_array(y, where, "y", ndim=1, dtype_kind="iu")
-    if len(y) != n:
-        raise ValueError(f"{where}: y must have one label per row ({n}), got {len(y)}")
-    if y.min() < 0 or y.max() >= K:
-        raise ValueError(f"{where}: labels must be in [0, {K - 1}], got min {y.min()}, "
-                         f"max {y.max()}")
-    return y
-
 
 def smooth_labels(y: np.ndarray, n_classes: int, smoothing: float) -> np.ndarray:
     """Smoothed targets q = (1 − ε)·one_hot(y) + ε / K.
@@ -159,7 +165,7 @@ def smooth_labels(y: np.ndarray, n_classes: int, smoothing: float) -> np.ndarray
     eps = check_positive(smoothing, where, "smoothing", allow_zero=True)
     if eps > 1:
         raise ValueError(f"{where}: smoothing must be in [0, 1], got {eps}")
-    y = _labels(y, len(np.asarray(y)), K, where)
+    y = check_labels(y, len(np.asarray(y)), K, where)
     q = np.full((len(y), K), eps / K)
     q[np.arange(len(y)), y] += 1.0 - eps
     return q
@@ -185,7 +191,7 @@ def label_smoothing_cross_entropy(logits: np.ndarray, y: np.ndarray,
     N, K = z.shape
     if K < 2:
         raise ValueError(f"{where}: logits must have at least 2 classes (columns), got {K}")
-    y = _labels(y, N, K, where)
+    y = check_labels(y, N, K, where)
     q = smooth_labels(y, K, smoothing)                            # (N, K)
     logp = log_softmax(z, axis=1)                                 # (N, K), stable
     loss = -float(np.sum(q * logp)) / N

@@ -20,7 +20,8 @@ Every piece is a CS231n-style pair, ``out, cache = *_forward(...)`` and
    ICML 2013).
 5. ``clip_grad_norm``: rescale all gradients together when their global norm is too large
    (Pascanu et al. 2013), as ``torch.nn.utils.clip_grad_norm_``.
-6. ``rnn_params_from_torch``: PyTorch's weight layout to ours.
+6. ``rnn_params_from_torch``: PyTorch's weight layout to ours (``torch_rnn_weights`` does it
+   for any recurrent layer, and serves the LSTM and GRU modules too).
 
 Layout: batch first, ``x`` is (N, T, D) and the hidden states ``h`` are (N, T, H), as
 ``torch.nn.RNN(..., batch_first=True)``. Weights multiply from the right (``x @ W_x`` with
@@ -34,23 +35,39 @@ All functions compute in the dtype of their inputs; use float64 for gradient che
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.information import log_softmax, softmax
-from course_lib.scratch.validate import as_array, check_finite, check_positive
+from course_lib.scratch.functional import log_softmax, softmax
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    check_grad_shape,
+    check_int,
+    check_positive,
+    check_step_caches,
+)
 
 __all__ = [
-    "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "RNNStepCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss",
-    "hidden_jacobian_norms", "clip_grad_norm", "global_norm", "rnn_params_from_torch",
+    "hidden_jacobian_norms", "clip_grad_norm", "global_norm", "torch_rnn_weights",
+    "rnn_params_from_torch",
 ]
 
 
-def _floats(x, where: str, name: str, ndim: int | None = None) -> np.ndarray:
-    """An array of floats (ints become float64) with ``ndim`` dimensions."""
-    arr = as_array(x, where, name, ndim=ndim, dtype_kind="fiu")
-    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+@dataclass(frozen=True, eq=False)
+class RNNStepCache:
+    """What :func:`rnn_step_forward` keeps for :func:`rnn_step_backward`: the step's inputs
+    ``x`` (N, D) and ``h_prev`` (N, H), the weights ``Wx`` (D, H) and ``Wh`` (H, H), and its
+    output ``h_next`` (N, H) (tanh' = 1 − h_next² needs nothing else)."""
+
+    x: np.ndarray
+    h_prev: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    h_next: np.ndarray
 
 
 def _check_weights(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, D: int, where: str) -> int:
@@ -66,19 +83,11 @@ def _check_weights(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, D: int, where:
     return H
 
 
-def _check_dout(dout, shape: tuple, where: str, name: str = "dout") -> np.ndarray:
-    dout = _floats(dout, where, name)
-    if dout.shape != tuple(shape):
-        raise ValueError(f"{where}: {name} must have the shape of the forward output "
-                         f"{tuple(shape)}, got {dout.shape}")
-    return dout
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. One time step
 # ---------------------------------------------------------------------------------------------
 
-def rnn_step_forward(x, h_prev, Wx, Wh, b) -> tuple[np.ndarray, tuple]:
+def rnn_step_forward(x, h_prev, Wx, Wh, b) -> tuple[np.ndarray, RNNStepCache]:
     """One step of a tanh RNN: ``h_next = tanh(x Wx + h_prev Wh + b)``.
 
     Args:
@@ -89,23 +98,23 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b) -> tuple[np.ndarray, tuple]:
         b: (H,) bias.
 
     Returns:
-        ``h_next`` (N, H) and ``cache = (x, h_prev, Wx, Wh, h_next)`` for the backward pass.
+        ``h_next`` (N, H) and an :class:`RNNStepCache` for the backward pass.
     """
     where = "rnn_step_forward"
-    x = _floats(x, where, "x", ndim=2)
-    h_prev = _floats(h_prev, where, "h_prev", ndim=2)
-    Wx, Wh = _floats(Wx, where, "Wx", ndim=2), _floats(Wh, where, "Wh", ndim=2)
-    b = _floats(b, where, "b", ndim=1)
+    x = as_float_array(x, where, "x", ndim=2)
+    h_prev = as_float_array(h_prev, where, "h_prev", ndim=2)
+    Wx, Wh = as_float_array(Wx, where, "Wx", ndim=2), as_float_array(Wh, where, "Wh", ndim=2)
+    b = as_float_array(b, where, "b", ndim=1)
     H = _check_weights(Wx, Wh, b, x.shape[1], where)
     if h_prev.shape != (x.shape[0], H):
         raise ValueError(f"{where}: h_prev must be (N, H) = ({x.shape[0]}, {H}), "
                          f"got {h_prev.shape}")
     a = x @ Wx + h_prev @ Wh + b                      # (N, H) pre-activation
     h_next = np.tanh(a)                               # (N, H)
-    return h_next, (x, h_prev, Wx, Wh, h_next)
+    return h_next, RNNStepCache(x, h_prev, Wx, Wh, h_next)
 
 
-def rnn_step_backward(dh_next, cache: tuple) -> tuple[np.ndarray, ...]:
+def rnn_step_backward(dh_next, cache: RNNStepCache) -> tuple[np.ndarray, ...]:
     """Backward of :func:`rnn_step_forward`.
 
     With ``a = x Wx + h_prev Wh + b`` and ``h = tanh(a)``: ``da = dh (1 − h²)``, then
@@ -114,18 +123,20 @@ def rnn_step_backward(dh_next, cache: tuple) -> tuple[np.ndarray, ...]:
 
     Args:
         dh_next: (N, H) upstream gradient ∂L/∂h_next.
-        cache: from the forward pass.
+        cache: the :class:`RNNStepCache` of the forward pass.
 
     Returns:
         ``dx`` (N, D), ``dh_prev`` (N, H), ``dWx`` (D, H), ``dWh`` (H, H), ``db`` (H,).
     """
-    x, h_prev, Wx, Wh, h_next = cache
-    dh_next = _check_dout(dh_next, h_next.shape, "rnn_step_backward", "dh_next")
-    da = dh_next * (1.0 - h_next**2)                  # (N, H) through tanh
-    dx = da @ Wx.T                                    # (N, H) (H, D) -> (N, D)
-    dh_prev = da @ Wh.T                               # (N, H) (H, H) -> (N, H)
-    dWx = x.T @ da                                    # (D, N) (N, H) -> (D, H)
-    dWh = h_prev.T @ da                               # (H, N) (N, H) -> (H, H)
+    if not isinstance(cache, RNNStepCache):
+        raise TypeError(f"rnn_step_backward: cache must be the RNNStepCache returned by "
+                        f"rnn_step_forward, got {type(cache).__name__}")
+    dh_next = check_grad_shape(dh_next, cache.h_next.shape, "rnn_step_backward", "dh_next")
+    da = dh_next * (1.0 - cache.h_next**2)            # (N, H) through tanh
+    dx = da @ cache.Wx.T                              # (N, H) (H, D) -> (N, D)
+    dh_prev = da @ cache.Wh.T                         # (N, H) (H, H) -> (N, H)
+    dWx = cache.x.T @ da                              # (D, N) (N, H) -> (D, H)
+    dWh = cache.h_prev.T @ da                         # (H, N) (N, H) -> (H, H)
     db = da.sum(axis=0)                               # (H,)
     return dx, dh_prev, dWx, dWh, db
 
@@ -145,11 +156,11 @@ def rnn_forward(x, h0, Wx, Wh, b) -> tuple[np.ndarray, list]:
 
     Returns:
         ``h`` (N, T, H), the hidden state after every step (``h[:, -1]`` is the final state
-        h_T), and ``cache``, the list of the T step caches.
+        h_T), and ``cache``, the list of the T :class:`RNNStepCache` (one per step).
     """
     where = "rnn_forward"
-    x = _floats(x, where, "x", ndim=3)
-    h0 = _floats(h0, where, "h0", ndim=2)
+    x = as_float_array(x, where, "x", ndim=3)
+    h0 = as_float_array(h0, where, "h0", ndim=2)
     N, T, D = x.shape
     h_prev, h, cache = h0, [], []
     for t in range(T):
@@ -175,13 +186,12 @@ def rnn_backward(dh, cache: list) -> tuple[np.ndarray, ...]:
     Returns:
         ``dx`` (N, T, D), ``dh0`` (N, H), ``dWx`` (D, H), ``dWh`` (H, H), ``db`` (H,).
     """
-    if not isinstance(cache, list) or not cache:
-        raise TypeError("rnn_backward: cache must be the non-empty list returned by rnn_forward")
-    x0, _, Wx, Wh, h1 = cache[0]
-    N, H, T, D = h1.shape[0], h1.shape[1], len(cache), x0.shape[1]
-    dh = _check_dout(dh, (N, T, H), "rnn_backward", "dh")
+    first = check_step_caches(cache, RNNStepCache, "rnn_backward", "rnn_forward")[0]
+    (N, H), T, D = first.h_next.shape, len(cache), first.x.shape[1]
+    dh = check_grad_shape(dh, (N, T, H), "rnn_backward", "dh")
     dx = np.zeros((N, T, D), dtype=dh.dtype)
-    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H, dtype=Wh.dtype)
+    dWx, dWh = np.zeros_like(first.Wx), np.zeros_like(first.Wh)
+    db = np.zeros(H, dtype=first.Wh.dtype)
     dh_prev = np.zeros((N, H), dtype=dh.dtype)        # nothing flows back from step T+1
     for t in reversed(range(T)):
         dx[:, t], dh_prev, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dh_prev, cache[t])
@@ -205,8 +215,8 @@ def temporal_affine_forward(h, W, b) -> tuple[np.ndarray, tuple]:
         ``scores`` (N, T, V) and ``cache = (h, W)``.
     """
     where = "temporal_affine_forward"
-    h = _floats(h, where, "h", ndim=3)
-    W, b = _floats(W, where, "W", ndim=2), _floats(b, where, "b", ndim=1)
+    h = as_float_array(h, where, "h", ndim=3)
+    W, b = as_float_array(W, where, "W", ndim=2), as_float_array(b, where, "b", ndim=1)
     if W.shape[0] != h.shape[2] or b.shape != (W.shape[1],):
         raise ValueError(f"{where}: h (N, T, H) = {h.shape} needs W (H, V) and b (V,), "
                          f"got W {W.shape} and b {b.shape}")
@@ -220,7 +230,7 @@ def temporal_affine_backward(dscores, cache: tuple) -> tuple[np.ndarray, np.ndar
         ``dh`` (N, T, H), ``dW`` (H, V) (summed over batch and time), ``db`` (V,).
     """
     h, W = cache
-    dscores = _check_dout(dscores, h.shape[:2] + (W.shape[1],), "temporal_affine_backward",
+    dscores = check_grad_shape(dscores, h.shape[:2] + (W.shape[1],), "temporal_affine_backward",
                           "dscores")
     dh = dscores @ W.T                                # (N, T, V) (V, H) -> (N, T, H)
     dW = np.einsum("nth,ntv->hv", h, dscores)         # (H, V)
@@ -241,8 +251,7 @@ def temporal_softmax_loss(scores, y) -> tuple[float, np.ndarray]:
         ``loss`` (float) and ``dscores`` (N, T, V) = (softmax − one-hot) / (N T).
     """
     where = "temporal_softmax_loss"
-    s = _floats(scores, where, "scores", ndim=3)
-    check_finite(s, where, "scores")
+    s = as_float_array(scores, where, "scores", ndim=3, finite=True)
     y = as_array(y, where, "y", ndim=2, dtype_kind="iu")
     N, T, V = s.shape
     if y.shape != (N, T):
@@ -280,8 +289,8 @@ def hidden_jacobian_norms(h, Wh) -> np.ndarray:
         for each sequence. Column 0 is 1 (the identity).
     """
     where = "hidden_jacobian_norms"
-    h = _floats(h, where, "h", ndim=3).astype(np.float64, copy=False)
-    Wh = _floats(Wh, where, "Wh", ndim=2).astype(np.float64, copy=False)
+    h = as_float_array(h, where, "h", ndim=3, dtype=np.float64)
+    Wh = as_float_array(Wh, where, "Wh", ndim=2, dtype=np.float64)
     N, T, H = h.shape
     if Wh.shape != (H, H):
         raise ValueError(f"{where}: Wh must be (H, H) = ({H}, {H}) to match h {h.shape}, "
@@ -307,10 +316,7 @@ def _grad_list(grads, where: str) -> tuple[list, list[np.ndarray]]:
     keys = list(grads) if isinstance(grads, Mapping) else list(range(len(grads)))
     if not keys:
         raise ValueError(f"{where}: grads must hold at least one array, got none")
-    arrays = [_floats(grads[k], where, f"grads[{k!r}]") for k in keys]
-    for k, g in zip(keys, arrays, strict=True):
-        check_finite(g, where, f"grads[{k!r}]")
-    return keys, arrays
+    return keys, [as_float_array(grads[k], where, f"grads[{k!r}]", finite=True) for k in keys]
 
 
 def global_norm(grads) -> float:
@@ -360,6 +366,45 @@ def clip_grad_norm(grads, max_norm: float, eps: float = 1e-6):
 # 6. PyTorch's layout
 # ---------------------------------------------------------------------------------------------
 
+def torch_rnn_weights(weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, n_gates: int = 1,
+                      where: str = "torch_rnn_weights"
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One layer of ``torch.nn.RNN``, ``LSTM`` or ``GRU`` weights, checked and in our layout.
+
+    torch stores ``weight_ih`` (kH, D), ``weight_hh`` (kH, H) and two biases (kH,), with
+    k = ``n_gates`` blocks stacked (1 for the RNN, 4 for the LSTM's i, f, g, o, 3 for the GRU's
+    r, z, n); our weights multiply from the right, so they are the transposes.
+
+    Args:
+        weight_ih, weight_hh: finite float arrays, e.g. ``lstm.weight_ih_l0.detach().numpy()``.
+        bias_ih, bias_hh: (kH,) each, or None for a layer built with ``bias=False``.
+        n_gates: k ≥ 1.
+        where: the name used in error messages (the calling function's).
+
+    Returns:
+        ``Wx`` = weight_ihᵀ (D, kH), ``Wh`` = weight_hhᵀ (H, kH), ``b_ih`` and ``b_hh`` (kH,)
+        (zeros where None); all new arrays.
+    """
+    k = check_int(n_gates, where, "n_gates", low=1)
+    kH = "H" if k == 1 else f"{k}H"
+    W_ih = as_float_array(weight_ih, where, "weight_ih", ndim=2, finite=True)
+    W_hh = as_float_array(weight_hh, where, "weight_hh", ndim=2, finite=True)
+    H = W_hh.shape[1]
+    if W_hh.shape != (k * H, H) or W_ih.shape[0] != k * H:
+        raise ValueError(f"{where}: weight_hh must be ({kH}, H) and weight_ih ({kH}, D), "
+                         f"got {W_hh.shape} and {W_ih.shape}")
+    biases = []
+    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if bias is None:
+            biases.append(np.zeros(k * H, dtype=W_hh.dtype))
+            continue
+        bias = as_float_array(bias, where, name, ndim=1, finite=True)
+        if bias.shape != (k * H,):
+            raise ValueError(f"{where}: {name} must be ({kH},) = ({k * H},), got {bias.shape}")
+        biases.append(bias.copy())
+    return W_ih.T.copy(), W_hh.T.copy(), biases[0], biases[1]
+
+
 def rnn_params_from_torch(weight_ih, weight_hh, bias_ih=None, bias_hh=None
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Convert one layer of ``torch.nn.RNN`` weights (as NumPy arrays) to ``(Wx, Wh, b)``.
@@ -372,18 +417,6 @@ def rnn_params_from_torch(weight_ih, weight_hh, bias_ih=None, bias_hh=None
         weight_hh: (H, H).
         bias_ih, bias_hh: (H,) each, or None for a layer built with ``bias=False``.
     """
-    where = "rnn_params_from_torch"
-    W_ih = _floats(weight_ih, where, "weight_ih", ndim=2)
-    W_hh = _floats(weight_hh, where, "weight_hh", ndim=2)
-    H = W_hh.shape[0]
-    if W_hh.shape != (H, H) or W_ih.shape[0] != H:
-        raise ValueError(f"{where}: weight_hh must be (H, H) and weight_ih (H, D), "
-                         f"got {W_hh.shape} and {W_ih.shape}")
-    b = np.zeros(H, dtype=W_hh.dtype)
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if bias is not None:
-            bias = _floats(bias, where, name, ndim=1)
-            if bias.shape != (H,):
-                raise ValueError(f"{where}: {name} must be (H,) = ({H},), got {bias.shape}")
-            b = b + bias
-    return W_ih.T.copy(), W_hh.T.copy(), b
+    Wx, Wh, b_ih, b_hh = torch_rnn_weights(weight_ih, weight_hh, bias_ih, bias_hh,
+                                           where="rnn_params_from_torch")
+    return Wx, Wh, b_ih + b_hh

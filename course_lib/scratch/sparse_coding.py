@@ -24,15 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.validate import as_array, as_matrix, as_rng, check_int, check_positive
 
 __all__ = ["soft_threshold", "lasso_objective", "sparse_code", "dictionary_learning"]
-
-
-def _matrix(A, where: str, name: str) -> np.ndarray:
-    A = as_array(A, where, name, ndim=2).astype(np.float64)
-    check_finite(A, where, name)
-    return A
 
 
 def soft_threshold(x, t: float) -> np.ndarray:
@@ -59,8 +53,8 @@ def lasso_objective(A, D, N, lam: float) -> float:
 
 
 def _check_pair(A, D, where: str) -> tuple[np.ndarray, np.ndarray]:
-    A = _matrix(A, where, "A")
-    D = _matrix(D, where, "D")
+    A = as_matrix(A, where, "A")
+    D = as_matrix(D, where, "D")
     if D.shape[0] != A.shape[0]:
         raise ValueError(f"{where}: D must have {A.shape[0]} rows like A {A.shape} "
                          f"(one row per signal entry), got D of shape {D.shape}")
@@ -97,7 +91,7 @@ def sparse_code(A, D, lam: float, n_iter: int = 200, *, N0=None,
     if N0 is None:
         N = np.zeros((k, p))
     else:
-        N = _matrix(N0, "sparse_code", "N0").copy()
+        N = as_matrix(N0, "sparse_code", "N0").copy()
         if N.shape != (k, p):
             raise ValueError(f"sparse_code: N0 must have shape {(k, p)}, got {N.shape}")
     L = np.linalg.norm(D, 2) ** 2                     # Lipschitz constant of the gradient
@@ -142,15 +136,12 @@ def dictionary_learning(A, n_atoms: int, lam: float, n_iter: int = 30, *, code_i
         D: (d, k) float64, unit-norm columns. N: (k, p) float64 codes of the final D.
         history: the objective ``½‖A − D N‖_F² + λ‖N‖₁`` after each sparse-coding step.
     """
-    A = _matrix(A, "dictionary_learning", "A")
+    A = as_matrix(A, "dictionary_learning", "A")
     k = check_int(n_atoms, "dictionary_learning", "n_atoms", low=1)
     lam = check_positive(lam, "dictionary_learning", "lam")
     n_iter = check_int(n_iter, "dictionary_learning", "n_iter", low=1)
     code_iter = check_int(code_iter, "dictionary_learning", "code_iter", low=1)
-    if isinstance(seed, np.random.Generator):
-        rng = seed
-    else:
-        rng = np.random.default_rng(check_int(seed, "dictionary_learning", "seed", low=0))
+    rng = as_rng(seed, "dictionary_learning")
     d, p = A.shape
 
     def unit(M: np.ndarray) -> np.ndarray:

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.information import softmax
-from course_lib.scratch.validate import as_array, check_finite, check_int, check_positive
+from course_lib.scratch.functional import one_hot, softmax
+from course_lib.scratch.validate import as_array, as_float_array, check_int, check_positive
 
+# one_hot lives in functional (chapter 06's ELM uses it too); re-exported for chapter 10.
 __all__ = ["CharVocab", "one_hot", "unigram_log_probs", "bigram_log_probs",
            "bigram_token_log_probs", "perplexity", "temperature_softmax"]
 
@@ -101,23 +102,6 @@ def _ids(ids, vocab_size: int, where: str, min_len: int = 1) -> np.ndarray:
     if ids.size < min_len:
         raise ValueError(f"{where}: need at least {min_len} ids, got {ids.size}")
     return ids
-
-
-def one_hot(ids, vocab_size: int, dtype=np.float64) -> np.ndarray:
-    """One-hot vectors: ``out[..., k] = 1`` where ``k = ids[...]``, 0 elsewhere.
-
-    Args:
-        ids: integer array of any shape, values in [0, vocab_size).
-        vocab_size: V.
-        dtype: of the result.
-
-    Returns:
-        array of shape ``ids.shape + (V,)``; as ``torch.nn.functional.one_hot``. Multiplying a
-        one-hot row by a (V, H) matrix picks one row of it: an embedding lookup.
-    """
-    V = check_int(vocab_size, "one_hot", "vocab_size", low=1)
-    ids = _ids(ids, V, "one_hot")
-    return (ids[..., None] == np.arange(V)).astype(dtype)
 
 
 def unigram_log_probs(ids, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
@@ -194,7 +178,7 @@ def perplexity(token_log_probs) -> float:
         The perplexity, a float ≥ 1.
     """
     where = "perplexity"
-    lp = as_array(token_log_probs, where, "token_log_probs", dtype_kind="fiu").astype(np.float64)
+    lp = as_float_array(token_log_probs, where, "token_log_probs", dtype=np.float64)
     if np.any(np.isnan(lp)) or np.any(np.isposinf(lp)):
         raise ValueError(f"{where}: token_log_probs must be log-probabilities, got NaN or +inf")
     if np.any(lp > 1e-12):
@@ -218,9 +202,8 @@ def temperature_softmax(logits, temperature: float) -> np.ndarray:
         (..., V) float64 probabilities summing to 1 along the last axis.
     """
     where = "temperature_softmax"
-    z = as_array(logits, where, "logits", dtype_kind="fiu").astype(np.float64)
+    z = as_float_array(logits, where, "logits", finite=True, dtype=np.float64)
     if z.ndim == 0:
         raise ValueError(f"{where}: logits must have at least one dimension, got a scalar")
-    check_finite(z, where, "logits")
     tau = check_positive(temperature, where, "temperature")
     return softmax(z / tau, axis=-1)

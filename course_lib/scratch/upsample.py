@@ -28,17 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int
+from course_lib.scratch.validate import as_array, as_images, check_int
 
 __all__ = ["max_pool2d_with_indices", "max_unpool2d", "conv_transpose2d"]
-
-
-def _images(x, where: str, name: str = "x") -> np.ndarray:
-    x = as_array(x, where, name, ndim=4)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    check_finite(x, where, name)
-    return x
 
 
 def max_pool2d_with_indices(x, kernel_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +47,7 @@ def max_pool2d_with_indices(x, kernel_size: int) -> tuple[np.ndarray, np.ndarray
         one on a tie), exactly like ``torch.nn.functional.max_pool2d(x, k,
         return_indices=True)``.
     """
-    x = _images(x, "max_pool2d_with_indices")
+    x = as_images(x, "max_pool2d_with_indices")
     k = check_int(kernel_size, "max_pool2d_with_indices", "kernel_size", low=1)
     N, C, H, W = x.shape
     OH, OW = H // k, W // k
@@ -83,7 +75,7 @@ def max_unpool2d(y, indices, output_size: tuple[int, int]) -> np.ndarray:
         (N, C, H, W) with ``out.reshape(N, C, -1)[n, c, indices[n, c]] = y[n, c]``, as
         ``torch.nn.functional.max_unpool2d(y, indices, k, output_size=(H, W))``.
     """
-    y = _images(y, "max_unpool2d", "y")
+    y = as_images(y, "max_unpool2d", "y")
     ind = as_array(indices, "max_unpool2d", "indices", ndim=4, dtype_kind="iu")
     if ind.shape != y.shape:
         raise ValueError(f"max_unpool2d: indices must have the shape of y {y.shape}, "
@@ -120,8 +112,8 @@ def conv_transpose2d(x, w, b=None, stride: int = 1, padding: int = 0,
         (N, C_out, (H − 1)s − 2p + k + op, (W − 1)s − 2p + k + op), the same as
         ``torch.nn.functional.conv_transpose2d(x, w, b, stride, padding, output_padding)``.
     """
-    x = _images(x, "conv_transpose2d")
-    w = _images(w, "conv_transpose2d", "w")
+    x = as_images(x, "conv_transpose2d")
+    w = as_images(w, "conv_transpose2d", "w")
     N, C, H, W = x.shape
     if w.shape[0] != C:
         raise ValueError(f"conv_transpose2d: w must be (C_in={C}, C_out, k, k) for x {x.shape}, "

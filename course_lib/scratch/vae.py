@@ -14,7 +14,9 @@ dimensions, reduced over the last axis):
 - :func:`reparameterize`         z = μ + σ ⊙ ε with ε ~ N(0, I) drawn *outside* the model;
 - :func:`reparameterize_backward` the gradients of z with respect to μ and log σ²;
 - :func:`monte_carlo_kl`         the KL estimated by sampling, with its standard error;
-- :func:`bernoulli_log_likelihood` log p(x | logits), stable for large logits;
+- :func:`bernoulli_log_likelihood_logits` log p(x | logits), stable for large logits
+  (chapter 03's :func:`~course_lib.scratch.information.bernoulli_log_likelihood` takes a
+  probability θ and 0/1 data instead);
 - :func:`elbo_terms`             (ELBO, reconstruction, KL) per example.
 """
 
@@ -22,21 +24,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.scratch.validate import as_array, check_finite, check_int
+from course_lib.scratch.functional import log_sigmoid
+from course_lib.scratch.validate import as_array, as_float_array, check_int, check_rng
 
 __all__ = ["gaussian_kl", "gaussian_log_density", "reparameterize", "reparameterize_backward",
-           "monte_carlo_kl", "bernoulli_log_likelihood", "elbo_terms"]
+           "monte_carlo_kl", "bernoulli_log_likelihood_logits", "elbo_terms"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
-def _float(x, where: str, name: str) -> np.ndarray:
-    arr = as_array(x, where, name, dtype_kind="fiu").astype(np.float64)
-    check_finite(arr, where, name)
-    return arr
-
-
-def _broadcast(where: str, **arrays: np.ndarray) -> list[np.ndarray]:
+def _broadcast(where: str, **arrays) -> list[np.ndarray]:
+    """The arrays as finite float64, broadcast together to a shape (..., d)."""
+    arrays = {k: as_float_array(v, where, k, finite=True, dtype=np.float64)
+              for k, v in arrays.items()}
     try:
         out = np.broadcast_arrays(*arrays.values())
     except ValueError:
@@ -64,9 +64,8 @@ def gaussian_kl(mu, logvar, mu_p=0.0, logvar_p=0.0) -> np.ndarray:
         (...) float64, ≥ 0.
     """
     w = "gaussian_kl"
-    mu, logvar, mu_p, logvar_p = _broadcast(
-        w, mu=_float(mu, w, "mu"), logvar=_float(logvar, w, "logvar"),
-        mu_p=_float(mu_p, w, "mu_p"), logvar_p=_float(logvar_p, w, "logvar_p"))
+    mu, logvar, mu_p, logvar_p = _broadcast(w, mu=mu, logvar=logvar, mu_p=mu_p,
+                                            logvar_p=logvar_p)
     ratio = np.exp(logvar - logvar_p)                                   # σ² / σ_p²
     terms = logvar_p - logvar + ratio + (mu - mu_p) ** 2 * np.exp(-logvar_p) - 1.0
     return 0.5 * np.sum(terms, axis=-1)
@@ -84,8 +83,7 @@ def gaussian_log_density(z, mu, logvar) -> np.ndarray:
         (...) float64.
     """
     w = "gaussian_log_density"
-    z, mu, logvar = _broadcast(w, z=_float(z, w, "z"), mu=_float(mu, w, "mu"),
-                               logvar=_float(logvar, w, "logvar"))
+    z, mu, logvar = _broadcast(w, z=z, mu=mu, logvar=logvar)
     return -0.5 * np.sum(_LOG_2PI + logvar + (z - mu) ** 2 * np.exp(-logvar), axis=-1)
 
 
@@ -103,8 +101,7 @@ def reparameterize(mu, logvar, eps) -> np.ndarray:
         z with the broadcast shape of the three arguments.
     """
     w = "reparameterize"
-    mu, logvar, eps = _broadcast(w, mu=_float(mu, w, "mu"), logvar=_float(logvar, w, "logvar"),
-                                 eps=_float(eps, w, "eps"))
+    mu, logvar, eps = _broadcast(w, mu=mu, logvar=logvar, eps=eps)
     return mu + np.exp(0.5 * logvar) * eps
 
 
@@ -124,8 +121,7 @@ def reparameterize_backward(dz, logvar, eps) -> tuple[np.ndarray, np.ndarray]:
         yourself when μ was broadcast over samples).
     """
     w = "reparameterize_backward"
-    dz, logvar, eps = _broadcast(w, dz=_float(dz, w, "dz"), logvar=_float(logvar, w, "logvar"),
-                                 eps=_float(eps, w, "eps"))
+    dz, logvar, eps = _broadcast(w, dz=dz, logvar=logvar, eps=eps)
     return dz.copy(), dz * 0.5 * np.exp(0.5 * logvar) * eps
 
 
@@ -147,19 +143,19 @@ def monte_carlo_kl(mu, logvar, n_samples: int, rng: np.random.Generator,
     """
     w = "monte_carlo_kl"
     n_samples = check_int(n_samples, w, "n_samples", low=2)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{w}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    mu, logvar = _broadcast(w, mu=_float(mu, w, "mu"), logvar=_float(logvar, w, "logvar"))
+    check_rng(rng, w)
+    mu, logvar = _broadcast(w, mu=mu, logvar=logvar)
     eps = rng.standard_normal((n_samples, *mu.shape))                  # (S, ..., d)
     z = reparameterize(mu, logvar, eps)                                  # (S, ..., d)
     terms = gaussian_log_density(z, mu, logvar) - gaussian_log_density(z, mu_p, logvar_p)
     return terms.mean(axis=0), terms.std(axis=0, ddof=1) / np.sqrt(n_samples)
 
 
-def bernoulli_log_likelihood(x, logits) -> np.ndarray:
+def bernoulli_log_likelihood_logits(x, logits) -> np.ndarray:
     """log p(x | logits) = Σ_i [ x_i log σ(ℓ_i) + (1 − x_i) log(1 − σ(ℓ_i)) ] over the last axis.
 
-    Written as Σ_i [ x_i ℓ_i − softplus(ℓ_i) ] with softplus(ℓ) = max(ℓ, 0) + log(1 + e^{−|ℓ|}),
+    Written as Σ_i [ x_i ℓ_i − softplus(ℓ_i) ] with −softplus(ℓ) = log σ(−ℓ) =
+    −(max(ℓ, 0) + log(1 + e^{−|ℓ|})) (:func:`~course_lib.scratch.functional.log_sigmoid`),
     finite for logits of any size. x may be any value in [0, 1] (grey pixels), as is usual
     for MNIST VAEs: it is then the negative binary cross-entropy, not a normalised density.
 
@@ -170,13 +166,12 @@ def bernoulli_log_likelihood(x, logits) -> np.ndarray:
     Returns:
         (...) float64, ≤ 0 for binary x.
     """
-    w = "bernoulli_log_likelihood"
-    x, logits = _broadcast(w, x=_float(x, w, "x"), logits=_float(logits, w, "logits"))
+    w = "bernoulli_log_likelihood_logits"
+    x, logits = _broadcast(w, x=x, logits=logits)
     if np.any(x < 0) or np.any(x > 1):
         raise ValueError(f"{w}: x must hold values in [0, 1], got values in "
                          f"[{x.min():.3g}, {x.max():.3g}]")
-    softplus = np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))
-    return np.sum(x * logits - softplus, axis=-1)
+    return np.sum(x * logits + log_sigmoid(-logits), axis=-1)     # log σ(−ℓ) = −softplus(ℓ)
 
 
 def elbo_terms(x, logits, mu, logvar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,6 +196,6 @@ def elbo_terms(x, logits, mu, logvar) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if np.shape(logvar) != mu.shape or mu.shape[0] != x.shape[0]:
         raise ValueError(f"{w}: mu and logvar must both be (N, d) with N = {x.shape[0]}, "
                          f"got {mu.shape} and {np.shape(logvar)}")
-    rec = bernoulli_log_likelihood(x, logits)
+    rec = bernoulli_log_likelihood_logits(x, logits)
     kl = gaussian_kl(mu, logvar)
     return rec - kl, rec, kl

@@ -11,8 +11,12 @@ Every module of ``course_lib`` takes its checks from here; none keeps a private 
 ``as_float_array``     the same, converted to floats (ints become float64; float32 stays)
 ``as_matrix``          a finite 2-D float64 array
 ``as_images``          a finite float batch of images, ``(N, H, W)`` or ``(N, C, H, W)``
+``check_shape``        a float array of one exact shape, e.g. a hidden state (N, H)
 ``check_grad_shape``   an upstream gradient with the shape of the forward output
+``check_same_shape``   two arrays of the same shape (prediction and target, p and q)
 ``check_labels``       integer class labels in ``[0, k)``, one per row
+``check_step_caches``  the cache of a recurrent forward pass: a list of step caches
+``check_gate_weights`` the weights of a gated recurrent cell (LSTM, GRU), blocks side by side
 ``check_rng``          a ``np.random.Generator``
 ``as_rng``             a Generator, or a seed turned into one
 ``check_int``          an integer in a range
@@ -84,9 +88,14 @@ def as_float_array(x, where: str, name: str, *, ndim: int | Sequence[int] | None
     return arr
 
 
-def as_matrix(A, where: str, name: str = "A") -> np.ndarray:
-    """A finite 2-D numeric array, returned as float64 (a copy only when a cast is needed)."""
-    return as_float_array(A, where, name, ndim=2, finite=True, dtype=np.float64)
+def as_matrix(A, where: str, name: str = "A", *, allow_empty: bool = False) -> np.ndarray:
+    """A finite 2-D numeric array, returned as float64 (a copy only when a cast is needed).
+
+    ``allow_empty=True`` accepts a zero-length axis, e.g. the (N, 0) codes of a 0-component
+    reconstruction.
+    """
+    return as_float_array(A, where, name, ndim=2, finite=True, allow_empty=allow_empty,
+                          dtype=np.float64)
 
 
 def as_images(x, where: str, name: str = "x", *, ndim: int | Sequence[int] = 4,
@@ -94,6 +103,21 @@ def as_images(x, where: str, name: str = "x", *, ndim: int | Sequence[int] = 4,
     """A finite float batch of images: ``(N, C, H, W)`` by default; pass ``ndim=3`` for
     ``(N, H, W)`` or ``ndim=(2, 3)`` to accept a single ``(H, W)`` image too."""
     return as_float_array(x, where, name, ndim=ndim, finite=True, dtype=dtype)
+
+
+def check_shape(x, shape: tuple, where: str, name: str, *, axes: str | None = None,
+                finite: bool = False, allow_empty: bool = False) -> np.ndarray:
+    """A float array (as :func:`as_float_array`) that must have exactly ``shape``.
+
+    ``axes`` names the dimensions for the message: ``axes="(N, H)"`` gives
+    ``"h0 must be (N, H) = (2, 3), got (1, 3)"``; without it ``"h0 must have shape (2, 3), ..."``.
+    """
+    arr = as_float_array(x, where, name, finite=finite, allow_empty=allow_empty)
+    shape = tuple(shape)
+    if arr.shape != shape:
+        want = f"be {axes} = {shape}" if axes else f"have shape {shape}"
+        raise ValueError(f"{where}: {name} must {want}, got {arr.shape}")
+    return arr
 
 
 def check_grad_shape(d, shape: tuple, where: str, name: str = "dout", *,
@@ -126,6 +150,41 @@ def check_labels(y, n: int, k: int, where: str, name: str = "y", *,
         raise ValueError(f"{where}: {name} must hold class labels in [0, {k - 1}], "
                          f"got values in [{y.min()}, {y.max()}]")
     return y.astype(np.int64, copy=False)
+
+
+def check_step_caches(cache, step_type: type, where: str, producer: str) -> list:
+    """The cache a recurrent ``producer`` (e.g. "lstm_forward") returned: a non-empty list
+    of ``step_type`` objects, one per time step."""
+    if not isinstance(cache, list) or not cache or not isinstance(cache[0], step_type):
+        raise TypeError(f"{where}: cache must be the list returned by {producer}, "
+                        f"got {type(cache).__name__}")
+    return cache
+
+
+def check_gate_weights(Wx, Wh, biases: dict, gates: Sequence[str], where: str
+                       ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], int]:
+    """The weights of a gated recurrent cell with k = ``len(gates)`` blocks side by side.
+
+    ``Wx`` must be (D, kH), ``Wh`` (H, kH) and every bias in ``biases`` (``{name: array}``)
+    (kH,); all finite floats. ``gates`` names the blocks for the messages, e.g.
+    ``("i", "f", "g", "o")``. Returns ``(Wx, Wh, [biases...], H)``.
+    """
+    k, blocks = len(gates), ", ".join(gates)
+    Wx = as_float_array(Wx, where, "Wx", ndim=2, finite=True)
+    Wh = as_float_array(Wh, where, "Wh", ndim=2, finite=True)
+    bs = [as_float_array(b, where, name, ndim=1, finite=True) for name, b in biases.items()]
+    H = Wh.shape[0]
+    if Wh.shape != (H, k * H):
+        raise ValueError(f"{where}: Wh must be (H, {k}H) with the blocks {blocks} side by side, "
+                         f"got shape {Wh.shape}")
+    if Wx.shape[1] != k * H:
+        raise ValueError(f"{where}: Wx must be (D, {k}H) = (D, {k * H}) to match Wh {Wh.shape}, "
+                         f"got {Wx.shape}")
+    for name, b in zip(biases, bs, strict=True):
+        if b.shape != (k * H,):
+            raise ValueError(f"{where}: {name} must have shape ({k * H},) to match Wh "
+                             f"{Wh.shape}, got {b.shape}")
+    return Wx, Wh, bs, H
 
 
 def check_rng(rng, where: str, name: str = "rng") -> np.random.Generator:

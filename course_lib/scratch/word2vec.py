@@ -16,7 +16,7 @@ a logistic regression that tells the real pair from K fake ones. Its gradients a
     ∂ℓ/∂u_o = (σ(u_o·v_c) − 1) v_c          ∂ℓ/∂u_kj = σ(u_kj·v_c) v_c
 
 The pipeline: :func:`tokenize` → :func:`build_vocab` → :func:`subsample` (drop frequent words
-at random) → :func:`skipgram_pairs` → :func:`train_sgns` (mini-batch SGD, each batch's
+at random) → :func:`skipgram_pairs` → :func:`fit_sgns` (mini-batch SGD, each batch's
 row gradients scattered into V and U with ``np.add.at``) → :func:`nearest` (cosine similarity).
 """
 
@@ -28,20 +28,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from course_lib.scratch.logistic import log_sigmoid, sigmoid
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.scratch.functional import log_sigmoid, sigmoid
+from course_lib.scratch.validate import as_array, check_int, check_positive, check_rng
 
 __all__ = ["tokenize", "Vocab", "build_vocab", "subsample", "skipgram_pairs", "noise_distribution",
-           "sgns_loss", "SGNSModel", "train_sgns", "nearest"]
+           "sgns_loss", "SGNSModel", "fit_sgns", "nearest"]
 
 _WORD = re.compile(r"[a-z]+")
-
-
-def _rng(rng, where: str) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{where}: rng must be a numpy Generator (np.random.default_rng(seed)), "
-                        f"got {type(rng).__name__}")
-    return rng
 
 
 def tokenize(text: str) -> list[str]:
@@ -109,7 +102,7 @@ def subsample(ids, counts, rng: np.random.Generator, t: float = 1e-4) -> np.ndar
     t = check_positive(t, "subsample", "t")
     f = counts / counts.sum()                                  # (V,) frequencies
     keep = np.minimum(1.0, np.sqrt(t / f) + t / f)             # (V,)
-    return ids[_rng(rng, "subsample").random(len(ids)) < keep[ids]].astype(np.int64)
+    return ids[check_rng(rng, "subsample").random(len(ids)) < keep[ids]].astype(np.int64)
 
 
 def skipgram_pairs(ids, window: int, rng: np.random.Generator) -> np.ndarray:
@@ -123,7 +116,7 @@ def skipgram_pairs(ids, window: int, rng: np.random.Generator) -> np.ndarray:
     """
     ids = as_array(ids, "skipgram_pairs", "ids", ndim=1, dtype_kind="iu")
     window = check_int(window, "skipgram_pairs", "window", low=1)
-    b = _rng(rng, "skipgram_pairs").integers(1, window + 1, size=len(ids))   # (n,)
+    b = check_rng(rng, "skipgram_pairs").integers(1, window + 1, size=len(ids))   # (n,)
     pairs = []
     for off in range(1, window + 1):
         for sign in (-1, 1):
@@ -193,7 +186,7 @@ class SGNSModel:
     losses: list[float]
 
 
-def train_sgns(pairs, counts, *, dim: int = 50, negatives: int = 5, steps: int = 1000,
+def fit_sgns(pairs, counts, *, dim: int = 50, negatives: int = 5, steps: int = 1000,
                batch_size: int = 512, lr: float = 0.5, rng: np.random.Generator,
                log_every: int = 50, progress=None) -> SGNSModel:
     """Mini-batch SGD on the skip-gram negative-sampling loss.
@@ -214,7 +207,7 @@ def train_sgns(pairs, counts, *, dim: int = 50, negatives: int = 5, steps: int =
     Returns:
         An :class:`SGNSModel`.
     """
-    where = "train_sgns"
+    where = "fit_sgns"
     pairs = as_array(pairs, where, "pairs", ndim=2, dtype_kind="iu")
     if pairs.shape[1] != 2:
         raise ValueError(f"{where}: pairs must be (P, 2) [centre, context] ids, got {pairs.shape}")
@@ -229,7 +222,7 @@ def train_sgns(pairs, counts, *, dim: int = 50, negatives: int = 5, steps: int =
     B = check_int(batch_size, where, "batch_size", low=1)
     lr = check_positive(lr, where, "lr")
     log_every = check_int(log_every, where, "log_every", low=1)
-    rng = _rng(rng, where)
+    rng = check_rng(rng, where)
     cdf = np.cumsum(noise_distribution(counts))
     V = rng.uniform(-0.5 / dim, 0.5 / dim, size=(n_words, dim))
     U = np.zeros((n_words, dim))
