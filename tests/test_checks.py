@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from course_lib.checks import (
+    compare_arrays,
     compare_with_torch,
     numeric_gradient,
     numeric_gradient_array,
@@ -103,3 +104,62 @@ def test_compare_with_torch_is_deterministic():
     a = compare_with_torch(np.exp, torch.exp, _inputs, verbose=False, seed=3)
     b = compare_with_torch(np.exp, torch.exp, _inputs, verbose=False, seed=3)
     assert a == b
+
+
+# ------------------------------------------------------------------------------------------
+# compare_arrays: the one comparison behind compare_with_torch and the exercise checks
+# ------------------------------------------------------------------------------------------
+def test_compare_arrays_tolerance_worst_and_relative_error():
+    e = np.array([[1.0, 100.0], [-3.0, 0.0]])
+    g = e + np.array([[1e-9, 5e-6], [2e-3, 0.0]])
+    cmp = compare_arrays(g, e, rtol=1e-7, atol=1e-9)
+    # bound atol + rtol·|e| = 1.01e-7, 1.0001e-5, 3.01e-7, 1e-9
+    np.testing.assert_array_equal(cmp.bad, [[False, False], [True, False]])
+    assert not cmp.ok and cmp.n_bad == 1 and cmp.same_shape
+    assert cmp.worst_index() == (1, 0) == cmp.worst_index(among_bad=True)
+    assert cmp.max_abs == pytest.approx(2e-3) and cmp.max_rel == pytest.approx(2e-3 / 3)
+    # the largest error overall need not be a failing one: rtol scales with |expected|
+    cmp = compare_arrays([1000.5, 1.1], [1000.0, 1.0], rtol=1e-3, atol=0.0)
+    assert cmp.worst_index() == (0,) and cmp.worst_index(among_bad=True) == (1,)
+    assert compare_arrays(torch.tensor([1.0, 2.0]), [1.0, 2.0], rtol=0, atol=0).ok   # tensors
+    assert compare_arrays(3.0, 3.0 + 1e-12, rtol=1e-9, atol=0).worst_index() == ()   # 0-d
+
+
+def test_compare_arrays_shapes_and_empty():
+    cmp = compare_arrays(np.ones((2, 3)), np.ones((3, 2)), rtol=1e-7, atol=1e-9)
+    assert not cmp.same_shape and not cmp.ok and cmp.worst_index() is None
+    assert cmp.max_abs == np.inf
+    assert not compare_arrays(np.ones(3), np.ones((1, 3)), rtol=1, atol=1).ok   # no broadcasting
+    empty = compare_arrays(np.empty((0, 2)), np.empty((0, 2)), rtol=0, atol=0)
+    assert empty.ok and empty.worst_index() is None and empty.max_abs == 0.0 == empty.max_rel
+
+
+def test_compare_arrays_nan_and_inf():
+    nan, inf = np.nan, np.inf
+    g = np.array([nan, nan, 1.0, inf, -inf, 5.0, inf])
+    e = np.array([nan, 1.0, nan, inf, inf, inf, 5.0])
+    for rtol in (0.0, 1e-7, 0.5):                       # an infinite bound must not excuse
+        cmp = compare_arrays(g, e, rtol=rtol, atol=1e-9)
+        np.testing.assert_array_equal(cmp.bad, [True, True, True, False, True, True, True])
+        np.testing.assert_array_equal(cmp.abs_err, [inf, inf, inf, 0.0, inf, inf, inf])
+        cmp = compare_arrays(g, e, rtol=rtol, atol=1e-9, equal_nan=True)
+        np.testing.assert_array_equal(cmp.bad, [False, True, True, False, True, True, True])
+        assert cmp.abs_err[0] == 0.0
+
+
+def test_compare_with_torch_and_exercise_checks_agree_on_infinities():
+    from course_lib.exercises import check_function
+
+    def ones_then_inf(rng):
+        return (np.array([1.0, np.inf, 2.0]),)
+
+    # torch gives inf where scratch gives a finite number: a mismatch, whatever the rtol
+    assert not compare_with_torch(lambda x: np.where(np.isinf(x), 1e300, x), lambda t: t,
+                                  ones_then_inf, verbose=False)
+    assert compare_with_torch(lambda x: x.copy(), lambda t: t, ones_then_inf, verbose=False)
+    assert check_function(lambda x: x.copy(), lambda x: x, ones_then_inf, name="inf",
+                          strict=False)
+    v = check_function(lambda x: np.where(np.isinf(x), 1e300, x), lambda x: x, ones_then_inf,
+                       name="inf", strict=False)
+    assert not v and "wrong value at index (1,): expected inf, got 1e+300" in v.message
+

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.exercises import STRICT_ENV, ExerciseFailed, check_function
+from course_lib.exercises import STRICT_ENV, ExerciseFailed, check_function, random_shape
 
 
 def reference(A, B):
@@ -108,3 +108,14 @@ def test_strict_false_overrides_the_environment(monkeypatch):
     monkeypatch.setenv(STRICT_ENV, "1")
     v = run(lambda A, B: (A @ B).T, strict=False)
     assert not v and "wrong shape" in v.message
+
+
+@pytest.mark.parametrize("max_ndim, max_size", [(1, 1), (2, 5), (3, 4)])
+def test_random_shape_covers_its_range(max_ndim, max_size):
+    rng = np.random.default_rng(0)
+    shapes = [random_shape(rng, max_ndim, max_size) for _ in range(300)]
+    assert {len(s) for s in shapes} == set(range(1, max_ndim + 1))
+    assert {n for s in shapes for n in s} == set(range(1, max_size + 1))
+    assert all(type(n) is int for s in shapes for n in s)
+    again = np.random.default_rng(0)
+    assert [random_shape(again, max_ndim, max_size) for _ in range(300)] == shapes

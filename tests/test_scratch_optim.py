@@ -22,6 +22,7 @@ from course_lib.scratch.optim import (
     inverse_time_decay,
     natural_exp_decay,
     step_decay,
+    warmup_cosine,
 )
 
 # ----------------------------------------------------------------------------- a real loss
@@ -226,6 +227,50 @@ def test_cyclic_lr_matches_CyclicLR_triangular(step_size):
         o, base_lr=0.01, max_lr=0.1, step_size_up=step_size, mode="triangular",
         cycle_momentum=False), 0.05, 60)
     np.testing.assert_allclose(cyclic_lr(0.01, 0.1, T, step_size), ref, rtol=1e-12)
+
+
+
+@pytest.mark.parametrize("warmup,total", [(1, 2), (5, 40), (10, 11), (20, 60)])
+def test_warmup_cosine_matches_LinearLR_then_CosineAnnealingLR(warmup, total):
+    # LinearLR must start above 0: with start factor s it gives η·(s + (1 − s)·t/W) during the
+    # warm-up, i.e. ours plus s·η·(1 − t/W); from t = W on, the cosine parts must agree.
+    s, lr = 1e-3, 0.3
+    S = torch.optim.lr_scheduler
+    ref = _torch_lrs(lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, start_factor=s, end_factor=1.0, total_iters=warmup),
+            S.CosineAnnealingLR(o, T_max=total - warmup)], milestones=[warmup]), lr, total + 1)
+    t = np.arange(total + 1)
+    ours = warmup_cosine(lr, t, warmup, total)
+    up = t < warmup
+    np.testing.assert_allclose(ours[up] + s * lr * (1 - t[up] / warmup), ref[up], rtol=1e-12)
+    np.testing.assert_allclose(ours[~up], ref[~up], rtol=1e-10, atol=1e-16)
+
+
+def test_warmup_cosine_formula():
+    lr, W, T = 2.0, 4, 12
+    t = np.arange(20)
+    eta = warmup_cosine(lr, t, W, T)
+    np.testing.assert_allclose(eta[:W], lr * np.arange(W) / W, rtol=1e-15)   # 0, η/4, η/2, ...
+    assert eta[W] == lr and eta[(W + T) // 2] == pytest.approx(lr / 2, rel=1e-15)
+    np.testing.assert_allclose(eta[T:], 0.0, atol=1e-15)                     # 0 from T on
+    assert np.all(np.diff(eta[: W + 1]) > 0) and np.all(np.diff(eta[W: T + 1]) < 0)
+    # no warm-up: plain cosine decay
+    np.testing.assert_allclose(warmup_cosine(lr, t, 0, T), cosine_decay(lr, t, T), rtol=1e-15)
+    assert isinstance(warmup_cosine(lr, 3, W, T), float)
+    assert warmup_cosine(lr, np.arange(6).reshape(2, 3), W, T).shape == (2, 3)
+
+
+def test_warmup_cosine_errors():
+    with pytest.raises(ValueError, match="total must be > warmup"):
+        warmup_cosine(0.1, 3, 10, 10)
+    with pytest.raises(ValueError, match="warmup must be finite and >= 0"):
+        warmup_cosine(0.1, 3, -1, 10)
+    with pytest.raises(ValueError, match="lr_max must be finite and > 0"):
+        warmup_cosine(0.0, 3, 2, 10)
+    with pytest.raises(ValueError, match="t must be >= 0"):
+        warmup_cosine(0.1, np.array([0, -1]), 2, 10)
+    with pytest.raises(TypeError, match="t must have a numeric dtype"):
+        warmup_cosine(0.1, np.array(["a"]), 2, 10)
 
 
 def test_formula_schedules():

@@ -2,24 +2,21 @@
 
 Each check runs the learner's function on seeded random inputs, including the extreme
 logits (around ±1000) and the zero probabilities where a naive formula breaks, and compares
-it with the reference in :mod:`course_lib.scratch.information`.
+it with the references in :mod:`course_lib.scratch.functional` and
+:mod:`course_lib.scratch.information`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from course_lib.exercises import Verdict, check_function
+from course_lib.exercises import Verdict, check_function, random_shape
 from course_lib.scratch import information as info
-
-
-def _random_shape(rng: np.random.Generator) -> tuple[int, ...]:
-    ndim = int(rng.integers(1, 4))
-    return tuple(int(n) for n in rng.integers(1, 6, size=ndim))
+from course_lib.scratch.functional import log_softmax, logsumexp
 
 
 def _logits_inputs(rng: np.random.Generator) -> tuple[np.ndarray]:
-    shape = _random_shape(rng)
+    shape = random_shape(rng, max_ndim=3)
     scale = [1.0, 1000.0, -1000.0][int(rng.integers(0, 3))]
     x = rng.normal(size=shape)
     return (x + scale if scale != 1.0 else x,)
@@ -29,7 +26,7 @@ def check_logsumexp(fn, *, strict: bool | None = None) -> Verdict:
     """Check ``fn(x) -> array``: log Σ exp(x) over the last axis, shape ``x.shape[:-1]``,
     finite even for logits around ±1000."""
     return check_function(
-        fn, lambda x: info.logsumexp(x, axis=-1), _logits_inputs, strict=strict,
+        fn, lambda x: logsumexp(x, axis=-1), _logits_inputs, strict=strict,
         name="log-sum-exp",
         trials=8, rtol=1e-10, atol=1e-10,
         hint="subtract m = x.max(axis=-1, keepdims=True) before exp, add m back after log "
@@ -87,7 +84,7 @@ def _ce_inputs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ce_reference(z: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.mean(info.log_softmax(z)[np.arange(len(y)), y]))
+    return float(-np.mean(log_softmax(z)[np.arange(len(y)), y]))
 
 
 def check_cross_entropy_from_logits(fn, *, strict: bool | None = None) -> Verdict:

@@ -2,27 +2,20 @@
 
 Each check runs the learner's function on seeded random inputs and compares it with the
 reference in :mod:`course_lib.scratch` (optim, norm, regularization), which the chapter checks
-against PyTorch.
+against PyTorch. The warm-up exercise's reference is ``optim.warmup_cosine``.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from course_lib.exercises import Verdict, check_function
+from course_lib.exercises import Verdict, check_function, random_shape
 from course_lib.scratch import norm, optim, regularization
-
-
-def _shape(rng: np.random.Generator) -> tuple[int, ...]:
-    return tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(1, 3))))
-
 
 # ----------------------------------------------------------------------------- 1. one Adam step
 
 def _adam_inputs(rng: np.random.Generator):
-    shape = _shape(rng)
+    shape = random_shape(rng)
     t = int(rng.integers(1, 20))
     theta, g = rng.normal(size=shape), rng.normal(size=shape)
     m = 0.1 * rng.normal(size=shape) if t > 1 else np.zeros(shape)
@@ -56,13 +49,9 @@ def check_adam_step(fn, *, strict: bool | None = None) -> Verdict:
 
 # ----------------------------------------------------------------------------- 2. warm-up + cosine
 
-def warmup_cosine_reference(t: np.ndarray, lr_max: float, warmup: int,
-                            total: int) -> np.ndarray:
-    """η_t = η_max·t/W for t < W, then η_max·½(1 + cos(π(t − W)/(T − W))) up to T, 0 after."""
-    t = np.asarray(t, dtype=np.float64)
-    ramp = lr_max * t / warmup
-    frac = np.clip((t - warmup) / (total - warmup), 0.0, 1.0)
-    return np.where(t < warmup, ramp, 0.5 * lr_max * (1.0 + np.cos(math.pi * frac)))
+def _warmup_reference(t: np.ndarray, lr_max: float, warmup: int, total: int) -> np.ndarray:
+    """:func:`course_lib.scratch.optim.warmup_cosine`, in the exercise's argument order."""
+    return optim.warmup_cosine(lr_max, t, warmup, total)
 
 
 def _warmup_inputs(rng: np.random.Generator):
@@ -79,7 +68,7 @@ def check_warmup_cosine(fn, *, strict: bool | None = None) -> Verdict:
     η_max·½(1 + cos(π(t − W)/(T − W))) for W ≤ t ≤ T, and 0 after T.
     """
     return check_function(
-        fn, warmup_cosine_reference, _warmup_inputs, name="warm-up + cosine schedule",
+        fn, _warmup_reference, _warmup_inputs, name="warm-up + cosine schedule",
         trials=6, rtol=1e-9, atol=1e-15, strict=strict,
         hint="use np.where(t < warmup, ramp, cosine part); clip (t − W)/(T − W) to [0, 1] so "
              "the rate stays 0 after T; work on the whole array t at once")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.exercises import Verdict, check_function
+from course_lib.exercises import Verdict, check_function, random_shape
 from course_lib.scratch.rnn import clip_grad_norm, rnn_step_forward
 from course_lib.scratch.text import bigram_log_probs
 
@@ -41,8 +41,7 @@ def check_rnn_step(fn, *, strict: bool | None = None) -> Verdict:
 # --------------------------------------------------------------- 2. clip by global norm
 
 def _clip_inputs(rng: np.random.Generator):
-    shapes = [tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
-              for _ in range(int(rng.integers(1, 4)))]
+    shapes = [random_shape(rng, max_size=4) for _ in range(int(rng.integers(1, 4)))]
     grads = [rng.normal(size=s) for s in shapes]
     total = np.sqrt(sum(np.sum(g**2) for g in grads))
     # half of the trials below the threshold (nothing to do), half above

@@ -7,7 +7,7 @@ import numpy as np
 from course_lib.exercises import Verdict, check_function
 from course_lib.scratch.cluster import assign, cluster_purity
 from course_lib.scratch.metrics import roc_auc
-from course_lib.scratch.pca import pca_fit
+from course_lib.scratch.pca import fit_pca
 
 # ----------------------------------------------------------------- 1. the assignment step
 
@@ -57,7 +57,7 @@ def _evr_inputs(rng: np.random.Generator):
 def check_explained_variance_ratio(fn, *, strict: bool | None = None) -> Verdict:
     """Check ``fn(X) -> (d,)``: PCA's explained variance ratios of X (N, d), N > d, descending."""
     return check_function(
-        fn, lambda X: pca_fit(X).explained_variance_ratio, _evr_inputs,
+        fn, lambda X: fit_pca(X).explained_variance_ratio, _evr_inputs,
         name="explained variance ratio", rtol=1e-8, atol=1e-10, strict=strict,
         hint="centre X (subtract the column means), take the singular values s of the "
              "centred matrix (np.linalg.svd), and return s**2 / np.sum(s**2)")

@@ -36,7 +36,7 @@ from course_lib.scratch.validate import as_array, check_positive
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "AdaDelta", "RMSprop", "Adam", "AdamW",
            "inverse_time_decay", "exponential_decay", "natural_exp_decay", "step_decay",
-           "cosine_decay", "cyclic_lr"]
+           "cosine_decay", "warmup_cosine", "cyclic_lr"]
 
 
 # ----------------------------------------------------------------------------- base class
@@ -510,3 +510,39 @@ def cyclic_lr(base_lr: float, max_lr: float, t, step_size: int) -> float | np.nd
     cycle = np.floor(1 + t / (2 * s))
     x = np.abs(t / s - 2 * cycle + 1)
     return _out(base_lr + (max_lr - base_lr) * np.maximum(0.0, 1 - x), scalar)
+
+
+def warmup_cosine(lr_max: float, t, warmup: int, total: int) -> float | np.ndarray:
+    """Linear warm-up, then cosine decay to 0::
+
+        η_t = η_max · t / W                                  for t < W
+        η_t = η_max · ½ (1 + cos(π · min(1, (t − W) / (T − W))))   for t >= W
+
+    The rate climbs from 0 to η_max over the first W steps, follows a half cosine down to 0
+    at step T and stays at 0 after T. The usual schedule for Adam on large models, whose
+    early moment estimates are noisy (Goyal et al. 2017, "Accurate, large minibatch SGD";
+    Vaswani et al. 2017 warm up too). With W = 0 it is :func:`cosine_decay`.
+
+    In PyTorch: ``SequentialLR([LinearLR(start_factor=s, total_iters=W),
+    CosineAnnealingLR(T_max=T − W)], milestones=[W])`` for t <= T, up to the warm-up starting
+    at s·η_max instead of 0 (``LinearLR`` needs s > 0).
+
+    Args:
+        lr_max: the peak rate η_max > 0, reached at t = W.
+        t: the step (int >= 0 or integer array).
+        warmup: W >= 0, the number of warm-up steps.
+        total: T > W, the step at which the rate reaches 0.
+
+    Returns:
+        η_t, a float for a scalar t, else an array shaped like t.
+    """
+    where = "warmup_cosine"
+    lr_max = check_positive(lr_max, where, "lr_max")
+    W = check_positive(warmup, where, "warmup", allow_zero=True)
+    T = check_positive(total, where, "total")
+    if T <= W:
+        raise ValueError(f"{where}: total must be > warmup, got total={T}, warmup={W}")
+    t, scalar = _steps(t, where)
+    ramp = lr_max * t / W if W > 0 else np.zeros_like(t)    # used only where t < W
+    decay = cosine_decay(lr_max, np.maximum(t - W, 0.0), T - W)   # stays 0 after T
+    return _out(np.where(t < W, ramp, decay), scalar)
