@@ -8,7 +8,8 @@ prints one line such as
     Python 3.11.7 · NumPy 2.4.6 · PyTorch 2.13.0 · device cpu (no CUDA or Apple MPS found)
     · 2 threads · seed 0
 
-(on one line).
+(on one line). :func:`seeded` is the one helper with which every model of
+``course_lib.torch_ref`` seeds its initial weights (``Model(..., seed=0)``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +60,32 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+@contextmanager
+def seeded(seed: int | None, where: str = "seeded") -> Iterator[None]:
+    """Run a block with PyTorch's CPU generator seeded with ``seed``, then restore it.
+
+        with seeded(0):
+            layer = nn.Linear(3, 2)        # the same weights on every run
+
+    Every model of ``course_lib.torch_ref`` builds its layers inside ``seeded(seed)``, so
+    ``Model(..., seed=0)`` always starts from the same weights and leaves the global generator
+    as it was. ``seed=None`` does nothing: the weights come from the global generator, as
+    seeded by :func:`setup`, and consume its draws. (``torch.manual_seed`` also seeds the
+    CUDA generators, which are not restored.)
+
+    ``where`` names the caller in the error raised for a bad seed.
+    """
+    if seed is None:
+        yield
+        return
+    seed = check_int(seed, where, "seed", low=0)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def choose_device(requested: str | None = None) -> tuple[object, str]:
     """Pick the device: ``requested`` or ``$COURSE_DEVICE`` if set, else CUDA, then MPS, then CPU.
 
@@ -67,6 +96,7 @@ def choose_device(requested: str | None = None) -> tuple[object, str]:
 
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    via = "requested" if requested is not None else f"requested via {DEVICE_ENV}"
     requested = requested if requested is not None else os.environ.get(DEVICE_ENV) or None
     if requested:
         try:
@@ -79,7 +109,7 @@ def choose_device(requested: str | None = None) -> tuple[object, str]:
             have = ", ".join(k for k, v in (("cuda", cuda), ("mps", mps), ("cpu", True)) if v)
             raise RuntimeError(f"setup: device {requested!r} was requested (via argument or "
                                f"{DEVICE_ENV}) but is not available here; available: {have}")
-        return dev, f"requested via {DEVICE_ENV}" if os.environ.get(DEVICE_ENV) else "requested"
+        return dev, via
     if cuda:
         return torch.device("cuda"), f"CUDA found: {torch.cuda.get_device_name(0)}"
     if mps:

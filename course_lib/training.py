@@ -1,21 +1,46 @@
-"""A small, readable training loop for PyTorch models.
+"""The training loops of the course, for PyTorch models.
+
+Two loops, one bounded by epochs and one by steps (training is never bounded by time, so
+results reproduce):
 
     history = fit(model, train_loader, epochs=5, optimizer=opt,
                   loss_fn=nn.CrossEntropyLoss(), val_loader=val_loader,
                   metrics={"acc": accuracy})
+    losses = fit_steps(model, lambda step: (x_batch, y_batch), F.mse_loss, steps=600)
 
-shows a ``tqdm`` progress bar, redraws a loss/metric plot after every epoch in JupyterLab
-(a single final plot when live plots are off, as under the test suite, which sets
-``COURSE_LIVE_PLOTS=0``), and returns a :class:`History`.
+- :func:`fit`: epochs over a data loader; shows a ``tqdm`` progress bar, redraws a
+  loss/metric plot after every epoch in JupyterLab (a single final plot when live plots are
+  off, as under the test suite, which sets ``COURSE_LIVE_PLOTS=0``), and returns a
+  :class:`History`.
+- :func:`fit_steps`: Adam for a number of steps, a fresh batch each step (tasks that make
+  their own data: the adding problem, random mini-batches, ...).
+- :func:`run_steps`: the step loop itself, around any ``step(i)`` function that takes one
+  training step and returns its numbers. :func:`fit_steps` and every ``fit_<model>``
+  function of ``course_lib.torch_ref`` (a character model trained with truncated BPTT, a
+  VAE, a GAN with two optimisers, autoencoders, ...) run in it, directly or through
+  :func:`fit_steps`.
+- :func:`optimizer_step`: the update every loop makes: zero the gradients, backpropagate,
+  clip (optionally), step.
+
+**The device rule**, the same in every loop of the course: the model's device decides.
+Data may live anywhere (often the CPU); each batch is moved to the device of the model's
+first parameter (:func:`model_device`) with :func:`to_device` just before it is used.
+Random batches are drawn by index first, so moving the data never changes which examples
+are drawn.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.validate import check_int, check_positive
+
+__all__ = ["accuracy", "History", "model_device", "to_device", "eval_mode", "evaluate",
+           "optimizer_step", "fit", "run_steps", "fit_steps"]
 
 LIVE_ENV = "COURSE_LIVE_PLOTS"
 
@@ -87,10 +112,54 @@ def _in_kernel() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def _to(batch, device):
+def model_device(model):
+    """The device of ``model``'s first parameter: where its batches must go."""
+    return next(model.parameters()).device
+
+
+def to_device(batch, device):
+    """A tensor, or a tuple or list of tensors (nested), moved to ``device``.
+
+    Anything without a ``.to`` method (``None``, a number) is returned as it is; a tensor
+    already on ``device`` is returned itself, not copied.
+    """
     if hasattr(batch, "to"):
         return batch.to(device)
-    return type(batch)(_to(b, device) for b in batch)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    return batch
+
+
+@contextmanager
+def eval_mode(*models) -> Iterator[None]:
+    """Put ``models`` in evaluation mode for a block, then give each its previous mode back.
+
+        with eval_mode(model), torch.no_grad():
+            scores = model(x)                      # dropout off, BatchNorm running statistics
+
+    Arguments that are not ``torch.nn.Module`` (a plain function) are left alone.
+    """
+    import torch
+
+    modules = [m for m in models if isinstance(m, torch.nn.Module)]
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes, strict=True):
+            m.train(mode)
+
+
+def _add_batch(totals: dict[str, float], out, y, loss: float,
+               metrics: Mapping[str, Callable] | None) -> int:
+    """Add one batch's loss and metrics, weighted by its size, to ``totals``; return the size."""
+    b = len(y)
+    totals["loss"] = totals.get("loss", 0.0) + loss * b
+    for name, fn in (metrics or {}).items():
+        totals[name] = totals.get(name, 0.0) + float(fn(out, y)) * b
+    return b
 
 
 def evaluate(model, loader: Iterable, loss_fn: Callable, *,
@@ -101,24 +170,52 @@ def evaluate(model, loader: Iterable, loss_fn: Callable, *,
     """
     import torch
 
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    device = device or model_device(model)
     totals: dict[str, float] = {}
     n = 0
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         for x, y in loader:
-            x, y = _to(x, device), _to(y, device)
+            x, y = to_device(x, device), to_device(y, device)
             out = model(x)
-            b = len(y)
-            totals["loss"] = totals.get("loss", 0.0) + loss_fn(out, y).item() * b
-            for name, fn in (metrics or {}).items():
-                totals[name] = totals.get(name, 0.0) + float(fn(out, y)) * b
-            n += b
-    model.train(was_training)
+            n += _add_batch(totals, out, y, loss_fn(out, y).item(), metrics)
     if n == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return {k: v / n for k, v in totals.items()}
+
+
+def optimizer_step(optimizer, loss, *, clip: float | None = None,
+                   parameters: Iterable | None = None) -> float | None:
+    """One update: zero the gradients, ``loss.backward()``, clip them, ``optimizer.step()``.
+
+    Args:
+        optimizer: a ``torch.optim`` optimiser.
+        loss: the scalar tensor to minimise.
+        clip: if given, scale the gradients so that their global L2 norm is at most ``clip``
+            (``torch.nn.utils.clip_grad_norm_``); ``math.inf`` measures the norm and leaves
+            the gradients as they are.
+        parameters: whose gradients are clipped; default every parameter of ``optimizer``.
+
+    Returns:
+        The global gradient norm before clipping, or None when ``clip`` is None.
+    """
+    import torch
+
+    optimizer.zero_grad()
+    loss.backward()
+    norm = None
+    if clip is not None:
+        if parameters is None:
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        norm = float(torch.nn.utils.clip_grad_norm_(parameters, clip))
+    optimizer.step()
+    return norm
+
+
+def _check_finite(record: Mapping[str, float], where: str, step: int) -> None:
+    for name, value in record.items():
+        if not math.isfinite(value):
+            raise FloatingPointError(f"{where}: the {name} became {value} at step {step}; "
+                                     f"lower the learning rate?")
 
 
 def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Callable,
@@ -128,7 +225,7 @@ def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Calla
     """Train ``model`` for ``epochs`` passes over ``train_loader``.
 
     Args:
-        model: a ``torch.nn.Module`` (already on ``device``).
+        model: a ``torch.nn.Module``.
         train_loader: yields ``(x, y)`` batches (e.g. from ``course_lib.data.make_loaders``).
         epochs: number of passes (training is bounded by epochs, never by wall-clock time,
             so results reproduce).
@@ -137,7 +234,7 @@ def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Calla
         val_loader: optional, evaluated after every epoch.
         metrics: ``{name: fn(outputs, targets) -> float}``, e.g. ``{"acc": accuracy}``.
         scheduler: optional learning-rate scheduler, stepped once per epoch.
-        device: where batches go; default the device of the model's first parameter.
+        device: where batches go; default the model's device (:func:`model_device`).
         clip_grad_norm: if given, clip the global gradient norm to this value each step.
         progress: show a ``tqdm.auto`` bar over epochs.
         live: redraw the plot after every epoch; default: on inside a Jupyter kernel unless
@@ -157,7 +254,7 @@ def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Calla
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer, "
                         f"got {type(optimizer).__name__}")
-    device = device or next(model.parameters()).device
+    device = device or model_device(model)
     if live is None:
         live = _in_kernel() and os.environ.get(LIVE_ENV, "1") != "0"
     history = History()
@@ -168,24 +265,14 @@ def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Calla
         totals: dict[str, float] = {}
         n = 0
         for x, y in train_loader:
-            x, y = _to(x, device), _to(y, device)
+            x, y = to_device(x, device), to_device(y, device)
             out = model(x)
             loss = loss_fn(out, y)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"fit: the loss became {loss.item()} at step "
-                                         f"{len(history.steps)}; lower the learning rate?")
-            optimizer.zero_grad()
-            loss.backward()
-            if clip_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
-            b = len(y)
+            _check_finite({"loss": loss.item()}, "fit", len(history.steps))
+            optimizer_step(optimizer, loss, clip=clip_grad_norm, parameters=model.parameters())
             history.steps.append(loss.item())
-            totals["loss"] = totals.get("loss", 0.0) + loss.item() * b
             with torch.no_grad():
-                for name, fn in (metrics or {}).items():
-                    totals[name] = totals.get(name, 0.0) + float(fn(out, y)) * b
-            n += b
+                n += _add_batch(totals, out, y, loss.item(), metrics)
         if n == 0:
             raise ValueError("fit: train_loader yielded no batches")
         if scheduler is not None:
@@ -204,6 +291,86 @@ def fit(model, train_loader: Iterable, *, epochs: int, optimizer, loss_fn: Calla
         history.plot()
         plt.show()
     return history
+
+
+def run_steps(step: Callable[[int], Mapping[str, float]], *, steps: int, models: Iterable = (),
+              progress: bool = True, desc: str = "training",
+              where: str = "run_steps") -> dict[str, list[float]]:
+    """The step loop: call ``step(i)`` for i = 0, 1, ..., steps − 1 and collect its numbers.
+
+    ``step(i)`` takes one training step (draw a batch, compute the loss, call
+    :func:`optimizer_step` once or more) and returns what it wants recorded, as
+    ``{name: float}``, e.g. ``{"loss": loss.item()}``. A number that is NaN or infinite stops
+    the run with ``FloatingPointError``.
+
+    Args:
+        step: the step function.
+        steps: how many steps (training is bounded by steps, never by time).
+        models: modules put in training mode before the first step and in evaluation mode
+            after the last.
+        progress: show a ``tqdm.auto`` bar; its postfix shows the latest record.
+        desc: the bar's label.
+        where: the caller's name, used in error messages.
+
+    Returns:
+        ``{name: [value at step 0, value at step 1, ...]}``.
+    """
+    from tqdm.auto import trange
+
+    steps = check_int(steps, where, "steps", low=1)
+    models = list(models)
+    for m in models:
+        m.train()
+    records: dict[str, list[float]] = {}
+    bar = trange(steps, desc=desc, disable=not progress, mininterval=1.0)
+    for i in bar:
+        record = step(i)
+        _check_finite(record, where, i)
+        for name, value in record.items():
+            records.setdefault(name, []).append(float(value))
+        if progress:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()}, refresh=False)
+    for m in models:
+        m.eval()
+    return records
+
+
+def fit_steps(model, batches: Callable[[int], tuple], loss_fn: Callable, *, steps: int,
+              lr: float = 1e-2, clip: float | None = 1.0, progress: bool = True,
+              desc: str = "training") -> list[float]:
+    """Adam for exactly ``steps`` steps, a fresh batch each step; returns the loss per step.
+
+    Args:
+        model: a ``torch.nn.Module``; it is in evaluation mode afterwards.
+        batches: ``batches(step) -> (inputs, target)``; ``inputs`` is a tensor or a tuple of
+            tensors given to ``model(*inputs)``. Both are moved to the model's device.
+        loss_fn: ``loss_fn(model(*inputs), target) -> scalar tensor``.
+        steps: optimiser steps (training is bounded by steps, never by time).
+        lr: Adam's learning rate.
+        clip: max global gradient norm (``clip_grad_norm_``); None: no clipping.
+        progress: show a ``tqdm.auto`` bar.
+        desc: the bar's label.
+    """
+    import torch
+
+    where = "fit_steps"
+    steps = check_int(steps, where, "steps", low=1)
+    lr = check_positive(lr, where, "lr")
+    if clip is not None:
+        clip = check_positive(clip, where, "clip")
+    device = model_device(model)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step(i: int) -> dict[str, float]:
+        inputs, target = batches(i)
+        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        inputs, target = to_device(inputs, device), to_device(target, device)
+        loss = loss_fn(model(*inputs), target)
+        optimizer_step(opt, loss, clip=clip, parameters=model.parameters())
+        return {"loss": loss.item()}
+
+    return run_steps(step, steps=steps, models=[model], progress=progress, desc=desc,
+                     where=where)["loss"]
 
 
 def _redraw(history: History, handle):

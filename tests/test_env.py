@@ -35,11 +35,18 @@ def test_device_override(monkeypatch):
     assert dev.type == "cpu" and "COURSE_DEVICE" in reason
 
 
+def _fake_accelerators(monkeypatch, cuda: bool, mps: bool) -> None:
+    """Pretend this machine has (or lacks) CUDA and Apple MPS, whatever it really has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Fake GPU 9000")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
 def test_unavailable_device_is_a_clear_error(monkeypatch):
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+    _fake_accelerators(monkeypatch, cuda=False, mps=True)
     monkeypatch.setenv("COURSE_DEVICE", "cuda")
-    with pytest.raises(RuntimeError, match="not available here; available: .*cpu"):
+    with pytest.raises(RuntimeError, match="'cuda' was requested .* not available here; "
+                                           "available: mps, cpu$"):
         setup(quiet=True)
 
 
@@ -49,11 +56,38 @@ def test_bad_device_name(monkeypatch):
         choose_device()
 
 
-def test_automatic_device_without_gpu(monkeypatch):
+@pytest.mark.parametrize("cuda, mps, expected, reason", [
+    (True, True, "cuda", "CUDA found: Fake GPU 9000"),        # CUDA first
+    (True, False, "cuda", "CUDA found: Fake GPU 9000"),
+    (False, True, "mps", "Apple MPS found"),                   # then MPS
+    (False, False, "cpu", "no CUDA or Apple MPS found"),       # then the CPU
+])
+def test_automatic_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected,
+                                                         reason):
+    _fake_accelerators(monkeypatch, cuda, mps)
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    dev, reason = choose_device()
-    if not torch.cuda.is_available():
-        assert dev.type in ("cpu", "mps") and reason
+    assert choose_device() == (torch.device(expected), reason)
+    monkeypatch.setenv("COURSE_DEVICE", "")                    # empty: still automatic
+    assert choose_device() == (torch.device(expected), reason)
+
+
+@pytest.mark.parametrize("cuda, mps", [(True, True), (False, False)])
+def test_override_beats_the_automatic_choice(monkeypatch, cuda, mps):
+    _fake_accelerators(monkeypatch, cuda, mps)
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")                 # CPU even with a GPU present
+    assert choose_device() == (torch.device("cpu"), "requested via COURSE_DEVICE")
+    if cuda:
+        monkeypatch.setenv("COURSE_DEVICE", "cuda:1")
+        assert choose_device() == (torch.device("cuda", 1), "requested via COURSE_DEVICE")
+        monkeypatch.setenv("COURSE_DEVICE", "mps")
+        assert choose_device() == (torch.device("mps"), "requested via COURSE_DEVICE")
+    # an explicit argument beats both the environment and the automatic choice
+    assert choose_device("cpu") == (torch.device("cpu"), "requested")
+    monkeypatch.delenv("COURSE_DEVICE")
+    assert choose_device("cpu") == (torch.device("cpu"), "requested")
+    if not mps:
+        with pytest.raises(RuntimeError, match="'mps' was requested .* available: cpu$"):
+            choose_device("mps")
 
 
 def test_threads(monkeypatch):

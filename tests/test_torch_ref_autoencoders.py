@@ -10,13 +10,13 @@ from course_lib.scratch.upsample import conv_transpose2d, max_unpool2d
 from course_lib.torch_ref.autoencoders import (
     ConvAutoencoder,
     MLPAutoencoder,
+    fit_autoencoder,
+    fit_classifier,
     gaussian_noise,
     masking_noise,
     pretrain_stack,
     reconstruction_errors,
     stack_into_mlp,
-    train_autoencoder,
-    train_classifier,
 )
 from course_lib.torch_ref.mlp import MLP
 
@@ -69,7 +69,7 @@ def test_training_is_seeded_and_lowers_the_loss():
     for _ in range(2):
         torch.manual_seed(1)
         ae = MLPAutoencoder([784, 32, 4])
-        runs.append(train_autoencoder(ae, X, steps=60, batch_size=32, seed=3, progress=False))
+        runs.append(fit_autoencoder(ae, X, steps=60, batch_size=32, seed=3, progress=False))
     assert runs[0] == runs[1]
     assert np.mean(runs[0][-10:]) < np.mean(runs[0][:10])
     err = reconstruction_errors(ae, X)
@@ -83,7 +83,7 @@ def test_conv_autoencoder_trains():
     torch.manual_seed(0)
     X = _images(64)
     ae = ConvAutoencoder("unpool", channels=(4, 2))
-    losses = train_autoencoder(ae, X, steps=30, batch_size=16, seed=0, progress=False)
+    losses = fit_autoencoder(ae, X, steps=30, batch_size=16, seed=0, progress=False)
     assert losses[-1] < losses[0]
 
 
@@ -111,8 +111,8 @@ def test_denoising_training_uses_the_corruption():
         seen.append(x.shape)
         return x * 0
 
-    train_autoencoder(MLPAutoencoder([10, 3]), X, steps=3, batch_size=8, corrupt=spy,
-                      progress=False)
+    fit_autoencoder(MLPAutoencoder([10, 3]), X, steps=3, batch_size=8, corrupt=spy,
+                    progress=False)
     assert seen == [(8, 10)] * 3
 
 
@@ -129,7 +129,7 @@ def test_pretrain_stack_and_mlp():
     assert torch.equal(linears[0].weight, layers[0].weight)
     assert torch.equal(linears[1].bias, layers[1].bias) and linears[2].out_features == 4
     y = torch.randint(0, 4, (100,))
-    losses = train_classifier(model, X, y, steps=50, lr=1e-2)
+    losses = fit_classifier(model, X, y, steps=50, lr=1e-2)
     assert losses[-1] < losses[0]
     again, _ = pretrain_stack(X, [12, 6, 3], steps=20, batch_size=16, progress=False)
     assert torch.equal(again[1].weight, layers[1].weight)         # seeded
@@ -149,12 +149,12 @@ def test_errors():
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
         ConvAutoencoder()(torch.rand(2, 28, 28))
     with pytest.raises(ValueError, match=r"steps must be in \[1, inf\]"):
-        train_autoencoder(MLPAutoencoder([4, 2]), torch.rand(3, 4), steps=0)
+        fit_autoencoder(MLPAutoencoder([4, 2]), torch.rand(3, 4), steps=0)
     with pytest.raises(TypeError, match="steps must be an int"):
-        train_classifier(MLP([4, 2]), torch.rand(3, 4), torch.zeros(3, dtype=torch.long),
-                         steps=2.5)
+        fit_classifier(MLP([4, 2]), torch.rand(3, 4), torch.zeros(3, dtype=torch.long),
+                       steps=2.5)
     with pytest.raises(TypeError, match="float tensor"):
-        train_autoencoder(MLPAutoencoder([4, 2]), np.zeros((3, 4)), steps=1)
+        fit_autoencoder(MLPAutoencoder([4, 2]), np.zeros((3, 4)), steps=1)
     with pytest.raises(ValueError, match=r"\(N, 12\)"):
         pretrain_stack(torch.rand(3, 5), [12, 4], steps=1)
     with pytest.raises(TypeError, match="nn.Linear"):

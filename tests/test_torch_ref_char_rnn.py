@@ -44,7 +44,7 @@ def test_bad_input(vocab):
     with pytest.raises(ValueError, match="ids must be in"):
         C.token_log_probs(m, np.array([0, vocab.size]))
     with pytest.raises(ValueError, match="fewer than seq_len"):
-        C.train_char_model(m, vocab.encode(TEXT[:50]), steps=1, batch_size=4, seq_len=20)
+        C.fit_char_model(m, vocab.encode(TEXT[:50]), steps=1, batch_size=4, seq_len=20)
     with pytest.raises(ValueError, match="prompt"):
         C.sample(m, vocab, "", 5)
     with pytest.raises(TypeError, match="CharVocab"):
@@ -87,8 +87,8 @@ def test_training_learns_the_pattern_and_clips(vocab):
     m = C.CharRNN(vocab.size, 16, embed_dim=8)
     ids = vocab.encode(TEXT)
     before = perplexity(C.token_log_probs(m, ids))
-    log = C.train_char_model(m, ids, steps=60, batch_size=4, seq_len=16, lr=0.02, clip=0.5,
-                             progress=False)
+    log = C.fit_char_model(m, ids, steps=60, batch_size=4, seq_len=16, lr=0.02, clip=0.5,
+                           progress=False)
     after = perplexity(C.token_log_probs(m, ids))
     assert len(log.loss) == len(log.grad_norm) == 60
     assert after < 2.0 < before                      # the text is nearly periodic

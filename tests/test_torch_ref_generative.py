@@ -11,10 +11,10 @@ from course_lib.torch_ref.generative import (
     Discriminator,
     Generator,
     elbo_terms,
+    fit_gan,
+    fit_vae,
     gradient_norm,
     predict_proba,
-    train_gan,
-    train_vae,
 )
 
 
@@ -77,8 +77,8 @@ def test_train_vae_improves_the_validation_elbo_and_reproduces():
     runs = []
     for _ in range(2):
         vae = VAE(latent_dim=2, hidden=32, seed=0)
-        h = train_vae(vae, X[:64], X[64:], steps=60, batch_size=32, lr=3e-3, eval_every=20,
-                      progress=False)
+        h = fit_vae(vae, X[:64], X[64:], steps=60, batch_size=32, lr=3e-3, eval_every=20,
+                    progress=False)
         runs.append(h)
     h = runs[0]
     assert h.steps == [0, 20, 40, 60] and len(h.train_elbo) == 60
@@ -105,29 +105,54 @@ def test_train_gan_records_and_snapshots():
     X, y = blobs(64)
     G, D = Generator(z_dim=8, hidden=32, n_classes=2), Discriminator(hidden=32, n_classes=2)
     zf, lf = torch.randn(4, 8), torch.tensor([0, 1, 0, 1])
-    h = train_gan(G, D, X, y, steps=30, batch_size=16, z_fixed=zf, labels_fixed=lf,
-                  snapshot_at=[0, 10, 30], progress=False)
+    h = fit_gan(G, D, X, y, steps=30, batch_size=16, z_fixed=zf, labels_fixed=lf,
+                snapshot_at=[0, 10, 30], progress=False)
     assert len(h.d_loss) == len(h.g_loss) == len(h.d_real) == len(h.d_fake) == 30
     assert sorted(h.snapshots) == [0, 10, 30] and h.snapshots[30].shape == (4, 1, 28, 28)
     assert not torch.equal(h.snapshots[0], h.snapshots[30])            # G moved
     assert all(0 <= v <= 1 for v in h.d_real + h.d_fake)
     # reproducible with the same seeds
     G2, D2 = Generator(z_dim=8, hidden=32, n_classes=2), Discriminator(hidden=32, n_classes=2)
-    h2 = train_gan(G2, D2, X, y, steps=30, batch_size=16, progress=False)
+    h2 = fit_gan(G2, D2, X, y, steps=30, batch_size=16, progress=False)
     assert h2.d_loss == h.d_loss
 
 
-def test_saturating_generator_loss_is_log_one_minus_d():
+class _LoudDiscriminator(Discriminator):
+    """A discriminator whose logits are scaled up, so that D(G(z)) saturates."""
+
+    def __init__(self, scale: float, **kw):
+        super().__init__(**kw)
+        self.scale = scale
+
+    def forward(self, x, labels=None):
+        return self.scale * super().forward(x, labels)
+
+
+@pytest.mark.parametrize("scale", [1.0, 300.0])
+def test_saturating_generator_loss_is_log_one_minus_d(scale):
     X, _ = blobs(32)
-    G, D = Generator(z_dim=4, hidden=16), Discriminator(hidden=16)
-    h = train_gan(G, D, X, steps=3, batch_size=8, generator_loss="saturating", progress=False)
-    assert all(v < 0 for v in h.g_loss)                                # log(1 − D) < 0
+    G, D = Generator(z_dim=4, hidden=16), _LoudDiscriminator(scale, hidden=16)
+    logits = []                          # D runs 3 times a step: real, fake (D step), fake (G)
+    D.register_forward_hook(lambda mod, inp, out: logits.append(out.detach().double().numpy()))
+    h = fit_gan(G, D, X, steps=3, batch_size=8, generator_loss="saturating", progress=False)
+    assert len(logits) == 9
+    a_gen = np.stack(logits[2::3])                                     # (steps, batch)
+    if scale > 1:
+        assert np.abs(a_gen).max() > 40                                # σ(a) rounds to 0 or 1
+    # log(1 − D(G(z))) = log(1 − σ(a)) = −log(1 + e^a), computed here in float64 by NumPy
+    expected = np.mean(-np.logaddexp(0.0, a_gen), axis=1)
+    np.testing.assert_allclose(h.g_loss, expected, rtol=1e-5, atol=1e-6)
+    # ... which is the literal log1p(−σ(a)) wherever that does not round σ(a) to 1
+    small = np.abs(a_gen) < 10
+    naive = np.log1p(-1.0 / (1.0 + np.exp(-a_gen[small])))
+    np.testing.assert_allclose(naive, -np.logaddexp(0.0, a_gen[small]), rtol=1e-9)
+    assert all(np.isfinite(h.g_loss)) and all(v <= 0 for v in h.g_loss)   # log(1 − D) <= 0
 
 
 def test_discriminator_learns_to_separate_blobs_from_noise():
     X, _ = blobs(64)
     G, D = Generator(z_dim=4, hidden=16), Discriminator(hidden=32)
-    h = train_gan(G, D, X, steps=40, batch_size=32, lr=1e-3, progress=False)
+    h = fit_gan(G, D, X, steps=40, batch_size=32, lr=1e-3, progress=False)
     assert np.mean(h.d_real[-10:]) > np.mean(h.d_fake[-10:])
 
 
@@ -149,7 +174,7 @@ def test_gradient_norm():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="latent_dim must be a positive int"):
+    with pytest.raises(ValueError, match=r"VAE: latent_dim must be in \[1, inf\]"):
         VAE(latent_dim=0)
     with pytest.raises(ValueError, match=r"x must be \(N, 1, 28, 28\) or \(N, 784\)"):
         VAE().encode(torch.zeros(2, 28, 28))
@@ -159,17 +184,17 @@ def test_bad_arguments():
         Generator(n_classes=10)(torch.zeros(2, 32))
     with pytest.raises(ValueError, match="int64 tensor of shape"):
         Discriminator(n_classes=10)(torch.zeros(2, 784), torch.zeros(2))
-    with pytest.raises(ValueError, match="n_classes must be an int >= 0"):
+    with pytest.raises(ValueError, match=r"Generator: n_classes must be in \[0, inf\]"):
         Generator(n_classes=-1)
     X, y = blobs(8)
     with pytest.raises(ValueError, match="G has 2 classes but D has 0"):
-        train_gan(Generator(n_classes=2), Discriminator(), X, y, steps=1, progress=False)
+        fit_gan(Generator(n_classes=2), Discriminator(), X, y, steps=1, progress=False)
     with pytest.raises(ValueError, match="needs labels"):
-        train_gan(Generator(n_classes=2), Discriminator(n_classes=2), X, steps=1,
-                  progress=False)
+        fit_gan(Generator(n_classes=2), Discriminator(n_classes=2), X, steps=1,
+                progress=False)
     with pytest.raises(ValueError, match="generator_loss must be"):
-        train_gan(Generator(), Discriminator(), X, steps=1, generator_loss="minimax")
-    with pytest.raises(ValueError, match="steps must be a positive int"):
-        train_vae(VAE(), X, X, steps=0)
+        fit_gan(Generator(), Discriminator(), X, steps=1, generator_loss="minimax")
+    with pytest.raises(ValueError, match=r"fit_vae: steps must be in \[1, inf\]"):
+        fit_vae(VAE(), X, X, steps=0)
     with pytest.raises(TypeError, match="torch.Tensor"):
-        train_vae(VAE(), X.numpy(), X, steps=1)
+        fit_vae(VAE(), X.numpy(), X, steps=1)

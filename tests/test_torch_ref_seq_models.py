@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.torch_ref import seq_models as S
+from course_lib.training import fit_steps
 
 
 def test_adding_problem():
@@ -34,8 +35,8 @@ def test_last_state_regressor_shapes_and_training(cell):
     rng = np.random.default_rng(0)
     assert m(torch.zeros(3, 5, 2)).shape == (3,)
     assert S.LastStateRegressor(cell, 2, 8, out_features=4)(torch.zeros(3, 5, 2)).shape == (3, 4)
-    losses = S.train_steps(m, lambda step: S.adding_problem(32, 6, rng), F.mse_loss, steps=60,
-                           lr=0.01, progress=False)
+    losses = fit_steps(m, lambda step: S.adding_problem(32, 6, rng), F.mse_loss, steps=60,
+                       lr=0.01, progress=False)
     assert len(losses) == 60 and np.mean(losses[-10:]) < np.mean(losses[:10])
     assert not m.training
 
@@ -51,8 +52,8 @@ def test_forget_bias_and_bad_input():
     with pytest.raises(ValueError, match=r"x must be \(N, T, 2\)"):
         m(torch.zeros(4, 2))
     with pytest.raises(FloatingPointError, match="loss became"):
-        S.train_steps(m, lambda s: (torch.zeros(2, 3, 2), torch.tensor([np.inf, 0.0])),
-                      F.mse_loss, steps=2, progress=False)
+        fit_steps(m, lambda s: (torch.zeros(2, 3, 2), torch.tensor([np.inf, 0.0])),
+                  F.mse_loss, steps=2, progress=False)
 
 
 def test_sliding_windows():
@@ -94,8 +95,8 @@ def test_seq2seq_shapes_and_learning():
 
     X, Y = batch(0)[0]
     assert net(X, Y).shape == (16, 10, len(S.DATE_TGT_CHARS) + 1)
-    losses = S.train_steps(net, batch, lambda out, y: F.cross_entropy(out.transpose(1, 2), y),
-                           steps=40, lr=0.01, progress=False)
+    losses = fit_steps(net, batch, lambda out, y: F.cross_entropy(out.transpose(1, 2), y),
+                       steps=40, lr=0.01, progress=False)
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     pred = net.greedy(X, 10)
     assert pred.shape == (16, 10) and pred.dtype == torch.int64

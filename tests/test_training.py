@@ -1,14 +1,26 @@
-"""fit() trains, reproduces, reports; the MLP reference model checks its input."""
+"""fit() trains, reproduces, reports; the MLP reference model: test_torch_ref_mlp.py."""
+
+import math
 
 import matplotlib
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from course_lib import setup
 from course_lib.torch_ref import MLP
-from course_lib.training import History, accuracy, evaluate, fit
+from course_lib.training import (
+    History,
+    accuracy,
+    eval_mode,
+    evaluate,
+    fit,
+    fit_steps,
+    model_device,
+    optimizer_step,
+    run_steps,
+    to_device,
+)
 
 matplotlib.use("Agg")
 
@@ -88,13 +100,104 @@ def test_history_and_accuracy():
         accuracy(torch.ones(3), torch.ones(3))
 
 
-def test_mlp_reference():
-    m = MLP([4, 8, 3])
-    assert m(torch.randn(5, 2, 2)).shape == (5, 3)  # flattened
-    with pytest.raises(ValueError, match="expected inputs with 4 features"):
-        m(torch.randn(5, 3))
-    with pytest.raises(ValueError, match="at least two positive ints"):
-        MLP([4])
-    with pytest.raises(ValueError, match="activation must be one of"):
-        MLP([4, 2], activation="swish")
-    assert np.isfinite(sum(p.sum().item() for p in m.parameters()))
+# --------------------------------------------------------------------------- the step loop
+
+def test_fit_steps_is_the_plain_adam_loop():
+    """fit_steps does exactly what a hand-written loop does: same batches, same updates."""
+    def batches(step):
+        g = torch.Generator().manual_seed(step)
+        X = torch.randn(8, 3, generator=g)
+        return X, X.sum(1, keepdim=True)
+
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    losses = fit_steps(model, batches, nn.functional.mse_loss, steps=20, lr=0.05, clip=0.5,
+                       progress=False)
+    assert not model.training
+    torch.manual_seed(0)
+    ref = nn.Linear(3, 1)
+    opt = torch.optim.Adam(ref.parameters(), lr=0.05)
+    want = []
+    for step in range(20):
+        x, y = batches(step)
+        loss = nn.functional.mse_loss(ref(x), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
+        opt.step()
+        want.append(loss.item())
+    assert losses == want
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), ref.parameters(),
+                                                 strict=True))
+
+
+def test_fit_steps_errors():
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=r"fit_steps: steps must be in \[1, inf\]"):
+        fit_steps(model, lambda s: (torch.zeros(1, 2), torch.zeros(1, 1)),
+                  nn.functional.mse_loss, steps=0)
+    with pytest.raises(ValueError, match="fit_steps: lr must be finite and > 0"):
+        fit_steps(model, lambda s: (torch.zeros(1, 2), torch.zeros(1, 1)),
+                  nn.functional.mse_loss, steps=1, lr=0.0)
+
+    def blows_up(step):                        # the target becomes infinite at step 2
+        return torch.zeros(1, 2), torch.full((1, 1), math.inf if step == 2 else 0.0)
+
+    with pytest.raises(FloatingPointError, match="fit_steps: the loss became inf at step 2"):
+        fit_steps(model, blows_up, nn.functional.mse_loss, steps=5, progress=False)
+
+
+def test_run_steps_records_modes_and_stops_on_nan():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    modes = []
+
+    def step(i):
+        modes.append(model.training)
+        return {"a": float(i), "b": 2.0 * i}
+
+    model.eval()
+    rec = run_steps(step, steps=4, models=[model], progress=False)
+    assert rec == {"a": [0.0, 1.0, 2.0, 3.0], "b": [0.0, 2.0, 4.0, 6.0]}
+    assert modes == [True] * 4 and not model.training            # train inside, eval after
+    with pytest.raises(FloatingPointError, match=r"fit_gan: the g_loss became nan at step 1"):
+        run_steps(lambda i: {"d_loss": 1.0, "g_loss": float("nan") if i else 0.0}, steps=3,
+                  progress=False, where="fit_gan")
+    with pytest.raises(TypeError, match="my_loop: steps must be an int"):
+        run_steps(lambda i: {}, steps=2.0, where="my_loop")
+
+
+def test_optimizer_step_clips_and_reports_the_norm():
+    lin = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.fill_(0.0)
+    opt = torch.optim.SGD(lin.parameters(), lr=1.0)
+    x = torch.tensor([[3.0, 4.0]])
+    assert optimizer_step(opt, lin(x).sum()) is None              # no clip: no norm
+    torch.testing.assert_close(lin.weight, -x)                     # w − 1·grad
+    norm = optimizer_step(opt, lin(x).sum(), clip=1.0)
+    assert norm == pytest.approx(5.0)                               # ‖(3, 4)‖ before clipping
+    torch.testing.assert_close(lin.weight, -x - x / 5.0)           # the step has norm 1
+    assert optimizer_step(opt, lin(x).sum(), clip=math.inf) == pytest.approx(5.0)
+    torch.testing.assert_close(lin.weight, -2.2 * x)               # inf: measured, not clipped
+
+
+def test_eval_mode_restores_every_mode():
+    a, b = nn.Dropout(0.5), nn.Dropout(0.5)
+    a.train()
+    b.eval()
+    with eval_mode(a, b, len):                                     # a function is left alone
+        assert not a.training and not b.training
+    assert a.training and not b.training
+    with pytest.raises(RuntimeError), eval_mode(a):
+        raise RuntimeError
+    assert a.training
+
+
+def test_device_helpers():
+    model = nn.Linear(2, 1)
+    assert model_device(model) == torch.device("cpu")
+    x = torch.zeros(2)
+    assert to_device(x, "cpu") is x                                 # no copy on the same device
+    moved = to_device((x, [x, None], 3), torch.device("cpu"))
+    assert isinstance(moved, tuple) and isinstance(moved[1], list)
+    assert moved[0] is x and moved[1][1] is None and moved[2] == 3

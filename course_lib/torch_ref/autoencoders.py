@@ -9,7 +9,7 @@ dimensionality of data with neural networks", Science 2006).
 - :class:`ConvAutoencoder`: a conv/max-pool encoder for (N, 1, 28, 28) images whose decoder
   grows the image back either with transposed convolutions or with max-unpooling at the
   positions the encoder's pooling remembered.
-- :func:`train_autoencoder`: Adam on mini-batches for a fixed number of steps; with
+- :func:`fit_autoencoder`: Adam on mini-batches for a fixed number of steps; with
   ``corrupt`` it trains a **denoising** autoencoder, noisy input and clean target (Vincent,
   Larochelle, Bengio & Manzagol, ICML 2008).
 - :func:`pretrain_stack` and :func:`stack_into_mlp`: **greedy layer-wise pretraining**, one
@@ -17,6 +17,11 @@ dimensionality of data with neural networks", Science 2006).
   :class:`~course_lib.torch_ref.mlp.MLP` for supervised fine-tuning (Hinton, Osindero & Teh
   2006; Bengio, Lamblin, Popovici & Larochelle, "Greedy layer-wise training of deep
   networks", NeurIPS 2006).
+- :func:`fit_classifier`: full-batch Adam on the cross-entropy, for the fine-tuning.
+
+Both training functions hand their batches to :func:`course_lib.training.fit_steps`, the
+course's step loop; every model takes ``seed`` for its initial weights (None: the global
+generator).
 """
 
 from __future__ import annotations
@@ -27,14 +32,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.scratch.validate import check_int
+from course_lib.env import seeded
+from course_lib.scratch.validate import check_int, check_positive
 from course_lib.torch_ref.mlp import MLP
+from course_lib.training import eval_mode, fit_steps, model_device, to_device
 
 _ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
-__all__ = ["MLPAutoencoder", "ConvAutoencoder", "train_autoencoder", "gaussian_noise",
+__all__ = ["MLPAutoencoder", "ConvAutoencoder", "fit_autoencoder", "gaussian_noise",
            "masking_noise", "reconstruction_errors", "pretrain_stack", "stack_into_mlp",
-           "train_classifier"]
+           "fit_classifier"]
 
 
 def _sizes(sizes: Sequence[int], where: str) -> list[int]:
@@ -64,11 +71,13 @@ class MLPAutoencoder(nn.Module):
         sizes: [d_in, h_1, ..., d_code].
         activation: hidden activation (see :class:`~course_lib.torch_ref.mlp.MLP`).
         out: ``"sigmoid"`` (inputs in [0, 1]) or ``"linear"``.
+        seed: seed for the initial weights (None: the global generator).
 
     Shapes: ``forward`` (N, d_in) or (N, *) flattened → (N, d_in); ``encode`` → (N, d_code).
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "relu", out: str = "sigmoid"):
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", out: str = "sigmoid", *,
+                 seed: int | None = None):
         super().__init__()
         sizes = _sizes(sizes, "MLPAutoencoder")
         act = _activation(activation, "MLPAutoencoder")
@@ -84,9 +93,10 @@ class MLPAutoencoder(nn.Module):
                     layers.append(act())
             return layers
 
-        self.encoder = nn.Sequential(*stack(sizes))
-        self.decoder = nn.Sequential(*stack(sizes[::-1]),
-                                     *([nn.Sigmoid()] if out == "sigmoid" else []))
+        with seeded(seed, "MLPAutoencoder"):
+            self.encoder = nn.Sequential(*stack(sizes))
+            self.decoder = nn.Sequential(*stack(sizes[::-1]),
+                                         *([nn.Sigmoid()] if out == "sigmoid" else []))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)                                           # (N, d_in)
@@ -116,23 +126,26 @@ class ConvAutoencoder(nn.Module):
 
     Args:
         upsample: "transpose" or "unpool". channels: (c1, c2).
+        seed: seed for the initial weights (None: the global generator).
     """
 
-    def __init__(self, upsample: str = "transpose", channels: tuple[int, int] = (8, 4)):
+    def __init__(self, upsample: str = "transpose", channels: tuple[int, int] = (8, 4), *,
+                 seed: int | None = None):
         super().__init__()
         if upsample not in ("transpose", "unpool"):
             raise ValueError(f"ConvAutoencoder: upsample must be 'transpose' or 'unpool', "
                              f"got {upsample!r}")
         c1, c2 = _sizes(channels, "ConvAutoencoder")
         self.upsample = upsample
-        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
-        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
-        if upsample == "transpose":
-            self.up1 = nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1)
-            self.up2 = nn.ConvTranspose2d(c1, 1, 3, stride=2, padding=1, output_padding=1)
-        else:
-            self.up1 = nn.Conv2d(c2, c1, 3, padding=1)
-            self.up2 = nn.Conv2d(c1, 1, 3, padding=1)
+        with seeded(seed, "ConvAutoencoder"):
+            self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
+            self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+            if upsample == "transpose":
+                self.up1 = nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1)
+                self.up2 = nn.ConvTranspose2d(c1, 1, 3, stride=2, padding=1, output_padding=1)
+            else:
+                self.up1 = nn.Conv2d(c2, c1, 3, padding=1)
+                self.up2 = nn.Conv2d(c1, 1, 3, padding=1)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """(N, 1, 28, 28) → code (N, c2, 7, 7) and the two poolings' indices."""
@@ -159,9 +172,8 @@ class ConvAutoencoder(nn.Module):
 
 
 def gaussian_noise(sigma: float) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
-    """A corruption for :func:`train_autoencoder`: x + σ·ε, ε ~ N(0, 1), clipped to [0, 1]."""
-    if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or sigma < 0:
-        raise ValueError(f"gaussian_noise: sigma must be a number >= 0, got {sigma!r}")
+    """A corruption for :func:`fit_autoencoder`: x + σ·ε, ε ~ N(0, 1), clipped to [0, 1]."""
+    sigma = check_positive(sigma, "gaussian_noise", "sigma", allow_zero=True)
 
     def corrupt(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype)   # on the CPU
@@ -171,7 +183,7 @@ def gaussian_noise(sigma: float) -> Callable[[torch.Tensor, torch.Generator], to
 
 
 def masking_noise(p: float) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
-    """A corruption for :func:`train_autoencoder`: each input set to 0 with probability p."""
+    """A corruption for :func:`fit_autoencoder`: each input set to 0 with probability p."""
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p < 1:
         raise ValueError(f"masking_noise: p must be in [0, 1), got {p!r}")
 
@@ -182,29 +194,23 @@ def masking_noise(p: float) -> Callable[[torch.Tensor, torch.Generator], torch.T
     return corrupt
 
 
-def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> float:
-    """One optimiser step on ``loss``; returns its value."""
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
-def train_autoencoder(model: nn.Module, X: torch.Tensor, *, steps: int, batch_size: int = 128,
-                      lr: float = 3e-3, seed: int = 0,
-                      corrupt: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-                      | None = None, progress: bool = True, desc: str = "autoencoder"
-                      ) -> list[float]:
+def fit_autoencoder(model: nn.Module, X: torch.Tensor, *, steps: int, batch_size: int = 128,
+                    lr: float = 3e-3, seed: int = 0,
+                    corrupt: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+                    | None = None, progress: bool = True, desc: str = "autoencoder"
+                    ) -> list[float]:
     """Train ``model`` to reconstruct X with Adam and the mean squared error, for ``steps`` steps.
 
-    Each step draws ``batch_size`` rows of X at random (a seeded ``torch.Generator``, so runs
-    repeat exactly), computes ``mse(model(corrupt(x)), x)`` (``corrupt`` None: the identity)
-    and takes one Adam step (Kingma & Ba 2015).
+    Each step draws ``batch_size`` rows of X at random (a seeded ``torch.Generator`` on the
+    CPU, so runs repeat exactly), moves them to the model's device, computes
+    ``mse(model(corrupt(x)), x)`` (``corrupt`` None: the identity) and takes one Adam step
+    (Kingma & Ba 2015), in :func:`course_lib.training.fit_steps`.
 
     Args:
-        model: maps a batch of X to a batch of the same shape.
-        X: (N, ...) float tensor of training inputs (and targets).
+        model: maps a batch of X to a batch of the same shape; in evaluation mode afterwards.
+        X: (N, ...) float tensor of training inputs (and targets), on any device.
         steps: number of optimiser steps (the run is bounded by steps, never by time).
+        seed: seed of the batches and of the corruption.
         corrupt: ``corrupt(x, generator) -> x_noisy`` for a denoising autoencoder, e.g.
             :func:`gaussian_noise` or :func:`masking_noise`.
         progress: show a ``tqdm.auto`` bar.
@@ -212,34 +218,35 @@ def train_autoencoder(model: nn.Module, X: torch.Tensor, *, steps: int, batch_si
     Returns:
         The training loss of every step (a list of ``steps`` floats).
     """
-    from tqdm.auto import tqdm
-
+    where = "fit_autoencoder"
     if not isinstance(model, nn.Module):
-        raise TypeError(f"train_autoencoder: model must be an nn.Module, got "
-                        f"{type(model).__name__}")
+        raise TypeError(f"{where}: model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(X, torch.Tensor) or not X.is_floating_point() or X.ndim < 2:
-        raise TypeError("train_autoencoder: X must be a float tensor (N, ...), got "
+        raise TypeError(f"{where}: X must be a float tensor (N, ...), got "
                         f"{type(X).__name__} {getattr(X, 'shape', '')}")
-    steps = check_int(steps, "train_autoencoder", "steps", low=1)
-    gen = torch.Generator().manual_seed(seed)                      # a CPU generator
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for _ in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
+    steps = check_int(steps, where, "steps", low=1)
+    batch_size = check_int(batch_size, where, "batch_size", low=1)
+    device = model_device(model)
+    gen = torch.Generator().manual_seed(check_int(seed, where, "seed", low=0))   # on the CPU
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-        x = X[idx.to(X.device)]                                    # (batch_size, ...)
+        x = to_device(X[idx.to(X.device)], device)                  # (batch_size, ...)
         x_in = corrupt(x, gen) if corrupt is not None else x
-        losses.append(_step(opt, F.mse_loss(model(x_in), x)))
-    model.eval()
-    return losses
+        return x_in, x                                              # input, target
+
+    return fit_steps(model, batch, F.mse_loss, steps=steps, lr=lr, clip=None,
+                     progress=progress, desc=desc)
 
 
 @torch.no_grad()
 def reconstruction_errors(model: nn.Module, X: torch.Tensor, batch_size: int = 1000
                           ) -> torch.Tensor:
     """Per-sample mean squared reconstruction error ‖model(x) − x‖² / d: (N, ...) → (N,)."""
-    model.eval()
-    out = [((model(xb) - xb) ** 2).flatten(1).mean(1) for xb in X.split(batch_size)]
+    device = model_device(model)
+    with eval_mode(model):
+        out = [((model(xb) - xb) ** 2).flatten(1).mean(1)
+               for xb in to_device(X, device).split(batch_size)]
     return torch.cat(out)
 
 
@@ -257,7 +264,7 @@ def pretrain_stack(X: torch.Tensor, sizes: Sequence[int], *, steps: int,
     linear for the codes of other activations.
 
     Args:
-        X: (N, d_in) unlabelled inputs in [0, 1].
+        X: (N, d_in) unlabelled inputs in [0, 1]; the autoencoders are built on its device.
         sizes: [d_in, h_1, ..., h_L].
         steps: training steps per layer.
         activation: the hidden activation of the stack.
@@ -274,12 +281,12 @@ def pretrain_stack(X: torch.Tensor, sizes: Sequence[int], *, steps: int,
     H, layers, curves = X, [], []
     for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         out = [nn.Sigmoid()] if l == 0 or activation == "sigmoid" else []
-        with torch.random.fork_rng(devices=[]):                    # seeded, global RNG untouched
-            torch.manual_seed(seed + l)
+        with seeded(seed + l, "pretrain_stack"):                   # global RNG untouched
             ae = nn.Sequential(nn.Linear(a, b), act(), nn.Linear(b, a), *out)
-        curves.append(train_autoencoder(ae, H, steps=steps, batch_size=batch_size, lr=lr,
-                                        seed=seed + l, corrupt=corrupt, progress=progress,
-                                        desc=f"layer {l + 1}"))
+        ae.to(H.device)
+        curves.append(fit_autoencoder(ae, H, steps=steps, batch_size=batch_size, lr=lr,
+                                      seed=seed + l, corrupt=corrupt, progress=progress,
+                                      desc=f"layer {l + 1}"))
         layers.append(ae[0])
         with torch.no_grad():
             H = ae[1](ae[0](H))                                    # (N, b) codes for layer l+1
@@ -297,9 +304,7 @@ def stack_into_mlp(layers: Sequence[nn.Linear], n_classes: int, activation: str 
     if not layers or not all(isinstance(m, nn.Linear) for m in layers):
         raise TypeError("stack_into_mlp: layers must be a non-empty list of nn.Linear")
     sizes = [layers[0].in_features] + [m.out_features for m in layers] + [n_classes]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = MLP(sizes, activation)
+    model = MLP(sizes, activation, seed=seed)
     linears = [m for m in model.net if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for target, source in zip(linears, layers, strict=False):
@@ -308,15 +313,14 @@ def stack_into_mlp(layers: Sequence[nn.Linear], n_classes: int, activation: str 
     return model
 
 
-def train_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, steps: int,
-                     lr: float = 1e-3) -> list[float]:
+def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, steps: int,
+                   lr: float = 1e-3, progress: bool = False) -> list[float]:
     """Full-batch Adam on the cross-entropy for ``steps`` steps (for a small labelled set).
 
-    Returns the loss of every step.
+    Every step uses all of X and y (moved to the model's device), in
+    :func:`course_lib.training.fit_steps`; no progress bar by default, as it is usually
+    called for several models in a row. Returns the loss of every step.
     """
-    steps = check_int(steps, "train_classifier", "steps", low=1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = [_step(opt, F.cross_entropy(model(X), y)) for _ in range(steps)]
-    model.eval()
-    return losses
+    steps = check_int(steps, "fit_classifier", "steps", low=1)
+    return fit_steps(model, lambda step: (X, y), F.cross_entropy, steps=steps, lr=lr,
+                     clip=None, progress=progress, desc="classifier")

@@ -1,7 +1,7 @@
 """A character-level language model in PyTorch, trained with truncated backpropagation through time.
 
     model = CharRNN(vocab_size=75, hidden_size=128)              # one-hot -> nn.RNN -> Linear
-    log = train_char_model(model, train_ids, steps=300)           # TBPTT, Adam, clipping
+    log = fit_char_model(model, train_ids, steps=300)             # TBPTT, Adam, clipping
     lp = token_log_probs(model, val_ids)                          # (n - 1,) log p(next char)
     text = sample(model, vocab, "It is a truth", 200, temperature=0.8, seed=0)
 
@@ -13,6 +13,8 @@ window to the next, so the model sees context longer than a window, but it is de
 gradients flow back at most ``seq_len`` steps.
 
 ``cell`` chooses ``nn.RNN`` (tanh), ``nn.GRU`` or ``nn.LSTM``; everything else is shared.
+Training runs in :func:`course_lib.training.run_steps`, the course's step loop, on the
+model's device.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.env import seeded
 from course_lib.scratch.text import CharVocab
 from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.training import eval_mode, model_device, optimizer_step, run_steps
 
-__all__ = ["CharRNN", "TrainLog", "train_char_model", "token_log_probs", "sample",
+__all__ = ["CELLS", "CharRNN", "TrainLog", "fit_char_model", "token_log_probs", "sample",
            "next_char_probs", "detach_state"]
 
-_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+#: The recurrent layers by name.
+CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class CharRNN(nn.Module):
@@ -45,6 +50,7 @@ class CharRNN(nn.Module):
         embed_dim: None feeds one-hot vectors (V,) to the recurrent layer; an int E feeds
             ``nn.Embedding(V, E)`` rows instead: the same as multiplying the one-hot vector
             by a (V, E) matrix, without the multiplication.
+        seed: seed for the initial weights (None: the global generator).
 
     ``forward(ids, state=None)`` takes (B, T) int64 ids and returns ``(logits, state)``:
     logits (B, T, V) for the next character at every position, and the final state
@@ -52,19 +58,21 @@ class CharRNN(nn.Module):
     """
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, num_layers: int = 1,
-                 cell: str = "rnn", embed_dim: int | None = None):
+                 cell: str = "rnn", embed_dim: int | None = None, *, seed: int | None = None):
         super().__init__()
         self.vocab_size = check_int(vocab_size, "CharRNN", "vocab_size", low=1)
         hidden_size = check_int(hidden_size, "CharRNN", "hidden_size", low=1)
         num_layers = check_int(num_layers, "CharRNN", "num_layers", low=1)
-        if cell not in _CELLS:
-            raise ValueError(f"CharRNN: cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if cell not in CELLS:
+            raise ValueError(f"CharRNN: cell must be one of {sorted(CELLS)}, got {cell!r}")
+        if embed_dim is not None:
+            embed_dim = check_int(embed_dim, "CharRNN", "embed_dim", low=1)
         self.cell = cell
-        self.embed = None if embed_dim is None else nn.Embedding(
-            vocab_size, check_int(embed_dim, "CharRNN", "embed_dim", low=1))
-        in_size = vocab_size if embed_dim is None else embed_dim
-        self.rnn = _CELLS[cell](in_size, hidden_size, num_layers, batch_first=True)
-        self.head = nn.Linear(hidden_size, vocab_size)
+        with seeded(seed, "CharRNN"):
+            self.embed = None if embed_dim is None else nn.Embedding(vocab_size, embed_dim)
+            in_size = vocab_size if embed_dim is None else embed_dim
+            self.rnn = CELLS[cell](in_size, hidden_size, num_layers, batch_first=True)
+            self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, ids: torch.Tensor, state=None):
         if ids.dim() != 2 or ids.dtype != torch.int64:
@@ -112,16 +120,16 @@ def _streams(ids: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Te
 
 @dataclass
 class TrainLog:
-    """Per-step records of :func:`train_char_model`: the training loss (mean cross-entropy
+    """Per-step records of :func:`fit_char_model`: the training loss (mean cross-entropy
     in nats on that window) and the global gradient norm *before* clipping."""
 
     loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
 
 
-def train_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int = 32,
-                     seq_len: int = 64, lr: float = 3e-3, clip: float | None = 1.0,
-                     progress: bool = True) -> TrainLog:
+def fit_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int = 32,
+                   seq_len: int = 64, lr: float = 3e-3, clip: float | None = 1.0,
+                   progress: bool = True) -> TrainLog:
     """Train with truncated BPTT for a fixed number of steps (Adam, clipping by global norm).
 
     Each step reads the next (batch_size, seq_len) window of the streams, starting from the
@@ -129,7 +137,7 @@ def train_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int =
     the beginning with a zero state (a new epoch).
 
     Args:
-        model: a :class:`CharRNN`.
+        model: a :class:`CharRNN`; it is in evaluation mode afterwards.
         train_ids: (n,) int ids of the training text.
         steps: optimiser steps.
         batch_size: parallel streams B.
@@ -141,27 +149,25 @@ def train_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int =
     Returns:
         A :class:`TrainLog`.
     """
-    where = "train_char_model"
+    where = "fit_char_model"
     steps = check_int(steps, where, "steps", low=1)
     batch_size = check_int(batch_size, where, "batch_size", low=1)
     seq_len = check_int(seq_len, where, "seq_len", low=1)
     lr = check_positive(lr, where, "lr")
-    if clip is not None:
-        clip = check_positive(clip, where, "clip")
-    device = next(model.parameters()).device
+    max_norm = math.inf if clip is None else check_positive(clip, where, "clip")
     X, Y, _ = _streams(_ids_tensor(train_ids, where, model.vocab_size), batch_size)
     if X.shape[1] < seq_len:
         raise ValueError(f"{where}: each of the {batch_size} streams has {X.shape[1]} "
                          f"characters, fewer than seq_len={seq_len}; use less batch or seq_len")
+    device = model_device(model)
     X, Y = X.to(device), Y.to(device)
     windows = X.shape[1] // seq_len
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    log, state = TrainLog(), None
-    from tqdm.auto import trange
+    state = None
 
-    model.train()
-    for step in trange(steps, desc="training", disable=not progress, mininterval=1.0):
-        w = step % windows
+    def step(i: int) -> dict[str, float]:
+        nonlocal state
+        w = i % windows
         if w == 0:
             state = None                                        # a new pass over the text
         x = X[:, w * seq_len:(w + 1) * seq_len]                 # (B, T)
@@ -169,14 +175,11 @@ def train_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int =
         logits, state = model(x, state)                         # (B, T, V)
         state = detach_state(state)                             # truncate BPTT here
         loss = F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        max_norm = clip if clip is not None else math.inf
-        norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        opt.step()
-        log.loss.append(loss.item())
-        log.grad_norm.append(float(norm))
-    return log
+        norm = optimizer_step(opt, loss, clip=max_norm, parameters=model.parameters())
+        return {"loss": loss.item(), "grad_norm": norm}
+
+    record = run_steps(step, steps=steps, models=[model], progress=progress, where=where)
+    return TrainLog(loss=record["loss"], grad_norm=record["grad_norm"])
 
 
 @torch.no_grad()
@@ -198,18 +201,16 @@ def token_log_probs(model: CharRNN, ids, *, batch_size: int = 32,
     where = "token_log_probs"
     batch_size = check_int(batch_size, where, "batch_size", low=1)
     seq_len = check_int(seq_len, where, "seq_len", low=1)
-    device = next(model.parameters()).device
+    device = model_device(model)
     X, Y, m = _streams(_ids_tensor(ids, where, model.vocab_size), batch_size)
-    was_training = model.training
-    model.eval()
     out, state = [], None
-    for start in range(0, X.shape[1], seq_len):
-        x = X[:, start:start + seq_len].to(device)                     # (B, T)
-        y = Y[:, start:start + seq_len].to(device)
-        logits, state = model(x, state)                                # (B, T, V)
-        lp = F.log_softmax(logits.double(), dim=-1)
-        out.append(lp.gather(-1, y[..., None])[..., 0].cpu())          # (B, T)
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, X.shape[1], seq_len):
+            x = X[:, start:start + seq_len].to(device)                 # (B, T)
+            y = Y[:, start:start + seq_len].to(device)
+            logits, state = model(x, state)                            # (B, T, V)
+            lp = F.log_softmax(logits.double(), dim=-1)
+            out.append(lp.gather(-1, y[..., None])[..., 0].cpu())      # (B, T)
     return torch.cat(out, dim=1).reshape(-1)[:m].numpy()
 
 
@@ -231,10 +232,8 @@ def next_char_probs(model: CharRNN, vocab: CharVocab, prompt: str,
     """
     tau = check_positive(temperature, "next_char_probs", "temperature")
     ids = _prompt_ids(vocab, prompt, "next_char_probs")
-    was_training = model.training
-    model.eval()
-    logits, _ = model(ids.to(next(model.parameters()).device))
-    model.train(was_training)
+    with eval_mode(model):
+        logits, _ = model(ids.to(model_device(model)))
     return torch.softmax(logits[0, -1].double() / tau, dim=-1).cpu().numpy()
 
 
@@ -254,17 +253,15 @@ def sample(model: CharRNN, vocab: CharVocab, prompt: str, length: int, *,
     length = check_int(length, where, "length", low=0)
     tau = check_positive(temperature, where, "temperature")
     seed = check_int(seed, where, "seed", low=0)
-    device = next(model.parameters()).device
+    device = model_device(model)
     ids = _prompt_ids(vocab, prompt, where).to(device)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    logits, state = model(ids)                                          # read the prompt
     out = []
-    for _ in range(length):
-        p = torch.softmax(logits[0, -1].double().cpu() / tau, dim=-1)   # (V,)
-        nxt = int(torch.multinomial(p, 1, generator=gen))
-        out.append(nxt)
-        logits, state = model(torch.tensor([[nxt]], device=device), state)
-    model.train(was_training)
+    with eval_mode(model):
+        logits, state = model(ids)                                      # read the prompt
+        for _ in range(length):
+            p = torch.softmax(logits[0, -1].double().cpu() / tau, dim=-1)   # (V,)
+            nxt = int(torch.multinomial(p, 1, generator=gen))
+            out.append(nxt)
+            logits, state = model(torch.tensor([[nxt]], device=device), state)
     return prompt + vocab.decode(out)

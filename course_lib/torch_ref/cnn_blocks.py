@@ -24,6 +24,8 @@ versions here train quickly, and it is part of every block used today.
 Every network has ``features`` (images → one vector per image, or a feature map for
 :class:`MiniAlexNet` and VGG's fully connected head) and ``head`` (→ logits), so that
 ``model.head`` can be replaced for fine-tuning (see :mod:`course_lib.torch_ref.transfer`).
+Every block and network takes ``seed`` for its initial weights (None, the default: the
+global generator).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from course_lib.env import seeded
 from course_lib.scratch.conv import conv_output_size
 from course_lib.scratch.validate import check_int, check_positive
 
@@ -56,7 +59,8 @@ def _check_input(x, channels: int, where: str) -> None:
 
 
 def conv_bn_relu(c_in: int, c_out: int, k: int = 3, *, stride: int = 1,
-                 padding: int | None = None, batch_norm: bool = True) -> nn.Sequential:
+                 padding: int | None = None, batch_norm: bool = True,
+                 seed: int | None = None) -> nn.Sequential:
     """Conv2d(k×k) → BatchNorm2d → ReLU, the unit most modern CNNs are built from.
 
     The convolution has no bias when BatchNorm follows (BN's shift β does its job).
@@ -69,8 +73,9 @@ def conv_bn_relu(c_in: int, c_out: int, k: int = 3, *, stride: int = 1,
     stride = check_int(stride, where, "stride", low=1)
     padding = k // 2 if padding is None else check_int(padding, where, "padding", low=0)
     batch_norm = _check_bool(batch_norm, where, "batch_norm")
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding,
-                                         bias=not batch_norm)]
+    with seeded(seed, where):
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding,
+                                             bias=not batch_norm)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(c_out))
     layers.append(nn.ReLU(inplace=True))
@@ -104,7 +109,8 @@ class MiniAlexNet(_Net):
     """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 10, *, width: int = 32,
-                 hidden: int = 256, dropout: float = 0.5, image_size: int = 28):
+                 hidden: int = 256, dropout: float = 0.5, image_size: int = 28,
+                 seed: int | None = None):
         super().__init__()
         where = "MiniAlexNet"
         self.in_channels = check_int(in_channels, where, "in_channels", low=1)
@@ -117,24 +123,25 @@ class MiniAlexNet(_Net):
         s = check_int(image_size, where, "image_size", low=1)
         for _ in range(3):                      # three overlapping pools; the convs keep size
             s = conv_output_size(s, 3, stride=2)
-        self.features = nn.Sequential(
-            nn.Conv2d(self.in_channels, w, 5, padding=2), nn.ReLU(inplace=True),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
-            nn.MaxPool2d(3, stride=2),                               # overlapping: 3 > 2
-            nn.Conv2d(w, 2 * w, 5, padding=2), nn.ReLU(inplace=True),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
-            nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(2 * w, 3 * w, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(3 * w, 3 * w, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(3 * w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, stride=2),                               # (N, 2w, s, s)
-        )
-        self.head = nn.Sequential(
-            nn.Flatten(),                                            # (N, 2w·s·s)
-            nn.Dropout(dropout), nn.Linear(2 * w * s * s, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, n_classes),                            # (N, n_classes)
-        )
+        with seeded(seed, where):
+            self.features = nn.Sequential(
+                nn.Conv2d(self.in_channels, w, 5, padding=2), nn.ReLU(inplace=True),
+                nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+                nn.MaxPool2d(3, stride=2),                               # overlapping: 3 > 2
+                nn.Conv2d(w, 2 * w, 5, padding=2), nn.ReLU(inplace=True),
+                nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+                nn.MaxPool2d(3, stride=2),
+                nn.Conv2d(2 * w, 3 * w, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(3 * w, 3 * w, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(3 * w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
+                nn.MaxPool2d(3, stride=2),                               # (N, 2w, s, s)
+            )
+            self.head = nn.Sequential(
+                nn.Flatten(),                                            # (N, 2w·s·s)
+                nn.Dropout(dropout), nn.Linear(2 * w * s * s, hidden), nn.ReLU(inplace=True),
+                nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+                nn.Linear(hidden, n_classes),                            # (N, n_classes)
+            )
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,12 +154,14 @@ class VGGBlock(nn.Sequential):
     5×5 window with 2·9·c² weights instead of 25·c² (Simonyan & Zisserman 2015).
     """
 
-    def __init__(self, c_in: int, c_out: int, n_convs: int = 2, *, batch_norm: bool = True):
+    def __init__(self, c_in: int, c_out: int, n_convs: int = 2, *, batch_norm: bool = True,
+                 seed: int | None = None):
         n_convs = check_int(n_convs, "VGGBlock", "n_convs", low=1)
         layers: list[nn.Module] = []
-        for i in range(n_convs):
-            layers += list(conv_bn_relu(c_in if i == 0 else c_out, c_out, 3,
-                                        batch_norm=batch_norm))
+        with seeded(seed, "VGGBlock"):
+            for i in range(n_convs):
+                layers += list(conv_bn_relu(c_in if i == 0 else c_out, c_out, 3,
+                                            batch_norm=batch_norm))
         layers.append(nn.MaxPool2d(2))
         super().__init__(*layers)
         self.in_channels, self.out_channels = c_in, c_out
@@ -172,7 +181,7 @@ class MiniVGG(_Net):
     def __init__(self, in_channels: int = 1, n_classes: int = 10, *,
                  stages: Sequence[tuple[int, int]] = ((1, 16), (2, 32), (2, 64)),
                  global_pool: bool = False, hidden: int = 128, batch_norm: bool = True,
-                 image_size: int = 28):
+                 image_size: int = 28, seed: int | None = None):
         super().__init__()
         where = "MiniVGG"
         self.in_channels = check_int(in_channels, where, "in_channels", low=1)
@@ -182,22 +191,24 @@ class MiniVGG(_Net):
         stages = [tuple(st) for st in stages]
         if not stages or any(len(st) != 2 for st in stages):
             raise ValueError(f"{where}: stages must be ((n_convs, channels), ...), got {stages}")
-        blocks, c = [], self.in_channels
-        for n_convs, c_out in stages:
-            if s < 2:
-                raise ValueError(f"{where}: {len(stages)} stages halve a {image_size}-pixel "
-                                 f"image below 1 pixel; use fewer stages or larger images")
-            blocks.append(VGGBlock(c, c_out, n_convs, batch_norm=batch_norm))
-            c, s = c_out, s // 2
-        if global_pool:
-            self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-            self.head = nn.Linear(c, n_classes)                      # (N, c) → (N, n_classes)
-        else:
+        if not global_pool:
             hidden = check_int(hidden, where, "hidden", low=1)
-            self.features = nn.Sequential(*blocks)                   # (N, c, s, s)
-            self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * s * s, hidden),
-                                      nn.ReLU(inplace=True), nn.Dropout(0.5),
-                                      nn.Linear(hidden, n_classes))
+        blocks, c = [], self.in_channels
+        with seeded(seed, where):
+            for n_convs, c_out in stages:
+                if s < 2:
+                    raise ValueError(f"{where}: {len(stages)} stages halve a {image_size}-pixel "
+                                     f"image below 1 pixel; use fewer stages or larger images")
+                blocks.append(VGGBlock(c, c_out, n_convs, batch_norm=batch_norm))
+                c, s = c_out, s // 2
+            if global_pool:
+                self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                self.head = nn.Linear(c, n_classes)                  # (N, c) → (N, n_classes)
+            else:
+                self.features = nn.Sequential(*blocks)               # (N, c, s, s)
+                self.head = nn.Sequential(nn.Flatten(), nn.Linear(c * s * s, hidden),
+                                          nn.ReLU(inplace=True), nn.Dropout(0.5),
+                                          nn.Linear(hidden, n_classes))
 
 
 # ------------------------------------------------------------------------------------------
@@ -216,17 +227,18 @@ class InceptionBlock(nn.Module):
     """
 
     def __init__(self, c_in: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int,
-                 pool_proj: int, *, batch_norm: bool = True):
+                 pool_proj: int, *, batch_norm: bool = True, seed: int | None = None):
         super().__init__()
         self.in_channels = check_int(c_in, "InceptionBlock", "c_in", low=1)
         bn = batch_norm
-        self.b1 = conv_bn_relu(c_in, c1, 1, batch_norm=bn)
-        self.b2 = nn.Sequential(conv_bn_relu(c_in, c3_reduce, 1, batch_norm=bn),
-                                conv_bn_relu(c3_reduce, c3, 3, batch_norm=bn))
-        self.b3 = nn.Sequential(conv_bn_relu(c_in, c5_reduce, 1, batch_norm=bn),
-                                conv_bn_relu(c5_reduce, c5, 5, batch_norm=bn))
-        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
-                                conv_bn_relu(c_in, pool_proj, 1, batch_norm=bn))
+        with seeded(seed, "InceptionBlock"):
+            self.b1 = conv_bn_relu(c_in, c1, 1, batch_norm=bn)
+            self.b2 = nn.Sequential(conv_bn_relu(c_in, c3_reduce, 1, batch_norm=bn),
+                                    conv_bn_relu(c3_reduce, c3, 3, batch_norm=bn))
+            self.b3 = nn.Sequential(conv_bn_relu(c_in, c5_reduce, 1, batch_norm=bn),
+                                    conv_bn_relu(c5_reduce, c5, 5, batch_norm=bn))
+            self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                    conv_bn_relu(c_in, pool_proj, 1, batch_norm=bn))
         self.out_channels = c1 + c3 + c5 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -240,20 +252,22 @@ class MiniGoogLeNet(_Net):
     global average pooling → Linear. For 28×28 inputs: (32, 14, 14) → (56, 14, 14) →
     (88, 14, 14) → (88, 7, 7) → (120, 7, 7) → 120 → n_classes."""
 
-    def __init__(self, in_channels: int = 1, n_classes: int = 10, *, batch_norm: bool = True):
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, *, batch_norm: bool = True,
+                 seed: int | None = None):
         super().__init__()
         self.in_channels = check_int(in_channels, "MiniGoogLeNet", "in_channels", low=1)
         n_classes = check_int(n_classes, "MiniGoogLeNet", "n_classes", low=1)
         bn = batch_norm
-        i1 = InceptionBlock(32, 16, 16, 24, 4, 8, 8, batch_norm=bn)       # → 56
-        i2 = InceptionBlock(56, 24, 24, 32, 8, 16, 16, batch_norm=bn)     # → 88
-        i3 = InceptionBlock(88, 32, 32, 48, 8, 16, 24, batch_norm=bn)     # → 120
-        self.features = nn.Sequential(
-            conv_bn_relu(self.in_channels, 32, 3, batch_norm=bn), nn.MaxPool2d(2),
-            i1, i2, nn.MaxPool2d(3, stride=2, padding=1), i3,
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),                   # (N, 120)
-        )
-        self.head = nn.Linear(i3.out_channels, n_classes)
+        with seeded(seed, "MiniGoogLeNet"):
+            i1 = InceptionBlock(32, 16, 16, 24, 4, 8, 8, batch_norm=bn)       # → 56
+            i2 = InceptionBlock(56, 24, 24, 32, 8, 16, 16, batch_norm=bn)     # → 88
+            i3 = InceptionBlock(88, 32, 32, 48, 8, 16, 24, batch_norm=bn)     # → 120
+            self.features = nn.Sequential(
+                conv_bn_relu(self.in_channels, 32, 3, batch_norm=bn), nn.MaxPool2d(2),
+                i1, i2, nn.MaxPool2d(3, stride=2, padding=1), i3,
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(),               # (N, 120)
+            )
+            self.head = nn.Linear(i3.out_channels, n_classes)
 
 
 # ------------------------------------------------------------------------------------------
@@ -277,8 +291,12 @@ class _Residual(nn.Module):
     branch: nn.Sequential
     shortcut: nn.Module | None
 
-    def _init(self, c_in: int, c_out: int, stride: int, batch_norm: bool, residual: bool,
-              zero_init_residual: bool) -> None:
+    def _init(self, layers: list[nn.Module], c_in: int, c_out: int, stride: int,
+              batch_norm: bool, residual: bool, zero_init_residual: bool) -> None:
+        """Finish the block: ``layers`` (+ BN) become the branch F, then the shortcut."""
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        self.branch = nn.Sequential(*layers)
         self.in_channels, self.out_channels = c_in, c_out
         self.residual = _check_bool(residual, type(self).__name__, "residual")
         self.shortcut = _shortcut(c_in, c_out, stride, batch_norm) if residual else None
@@ -308,22 +326,23 @@ class BasicBlock(_Residual):
     Args:
         residual: False gives the "plain" block (same layers, no shortcut).
         zero_init_residual: initialise the last BN's γ to 0 so the block starts as identity.
+        seed: seed for the initial weights (None: the global generator).
     """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1, *, batch_norm: bool = True,
-                 residual: bool = True, zero_init_residual: bool = False):
+                 residual: bool = True, zero_init_residual: bool = False,
+                 seed: int | None = None):
         super().__init__()
         where = "BasicBlock"
         c_in, c_out = check_int(c_in, where, "c_in", low=1), check_int(c_out, where, "c_out", low=1)
         stride = check_int(stride, where, "stride", low=1)
         batch_norm = _check_bool(batch_norm, where, "batch_norm")
-        layers: list[nn.Module] = list(conv_bn_relu(c_in, c_out, 3, stride=stride,
-                                                    batch_norm=batch_norm))
-        layers.append(nn.Conv2d(c_out, c_out, 3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(c_out))
-        self.branch = nn.Sequential(*layers)
-        self._init(c_in, c_out, stride, batch_norm, residual, zero_init_residual)
+        with seeded(seed, where):
+            layers: list[nn.Module] = [
+                *conv_bn_relu(c_in, c_out, 3, stride=stride, batch_norm=batch_norm),
+                nn.Conv2d(c_out, c_out, 3, padding=1, bias=not batch_norm),
+            ]
+            self._init(layers, c_in, c_out, stride, batch_norm, residual, zero_init_residual)
 
 
 class Bottleneck(_Residual):
@@ -336,7 +355,7 @@ class Bottleneck(_Residual):
 
     def __init__(self, c_in: int, c_mid: int, c_out: int | None = None, stride: int = 1, *,
                  batch_norm: bool = True, residual: bool = True,
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, seed: int | None = None):
         super().__init__()
         where = "Bottleneck"
         c_in, c_mid = check_int(c_in, where, "c_in", low=1), check_int(c_mid, where, "c_mid",
@@ -344,15 +363,13 @@ class Bottleneck(_Residual):
         c_out = 4 * c_mid if c_out is None else check_int(c_out, where, "c_out", low=1)
         stride = check_int(stride, where, "stride", low=1)
         batch_norm = _check_bool(batch_norm, where, "batch_norm")
-        layers: list[nn.Module] = [
-            *conv_bn_relu(c_in, c_mid, 1, batch_norm=batch_norm),            # reduce
-            *conv_bn_relu(c_mid, c_mid, 3, stride=stride, batch_norm=batch_norm),
-            nn.Conv2d(c_mid, c_out, 1, bias=not batch_norm),                 # expand
-        ]
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(c_out))
-        self.branch = nn.Sequential(*layers)
-        self._init(c_in, c_out, stride, batch_norm, residual, zero_init_residual)
+        with seeded(seed, where):
+            layers: list[nn.Module] = [
+                *conv_bn_relu(c_in, c_mid, 1, batch_norm=batch_norm),        # reduce
+                *conv_bn_relu(c_mid, c_mid, 3, stride=stride, batch_norm=batch_norm),
+                nn.Conv2d(c_mid, c_out, 1, bias=not batch_norm),             # expand
+            ]
+            self._init(layers, c_in, c_out, stride, batch_norm, residual, zero_init_residual)
 
 
 class MiniResNet(_Net):
@@ -374,7 +391,7 @@ class MiniResNet(_Net):
     def __init__(self, in_channels: int = 1, n_classes: int = 10, *,
                  widths: Sequence[int] = (16, 32, 64), blocks: Sequence[int] = (1, 1, 1),
                  block: str = "basic", residual: bool = True, batch_norm: bool = True,
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, seed: int | None = None):
         super().__init__()
         where = "MiniResNet"
         self.in_channels = check_int(in_channels, where, "in_channels", low=1)
@@ -389,21 +406,22 @@ class MiniResNet(_Net):
         if block not in ("basic", "bottleneck"):
             raise ValueError(f"{where}: block must be 'basic' or 'bottleneck', got {block!r}")
         kw = dict(batch_norm=batch_norm, residual=residual, zero_init_residual=zero_init_residual)
-        layers: list[nn.Module] = [conv_bn_relu(self.in_channels, widths[0], 3,
-                                                batch_norm=batch_norm)]
-        c = widths[0]
-        for i, (w, n) in enumerate(zip(widths, blocks, strict=True)):
-            for j in range(n):
-                stride = 2 if (i > 0 and j == 0) else 1
-                if block == "basic":
-                    layers.append(BasicBlock(c, w, stride, **kw))
-                    c = w
-                else:
-                    layers.append(Bottleneck(c, w, 4 * w, stride, **kw))
-                    c = 4 * w
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]                   # (N, c)
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c, n_classes)
+        with seeded(seed, where):
+            layers: list[nn.Module] = [conv_bn_relu(self.in_channels, widths[0], 3,
+                                                    batch_norm=batch_norm)]
+            c = widths[0]
+            for i, (w, n) in enumerate(zip(widths, blocks, strict=True)):
+                for j in range(n):
+                    stride = 2 if (i > 0 and j == 0) else 1
+                    if block == "basic":
+                        layers.append(BasicBlock(c, w, stride, **kw))
+                        c = w
+                    else:
+                        layers.append(Bottleneck(c, w, 4 * w, stride, **kw))
+                        c = 4 * w
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]               # (N, c)
+            self.features = nn.Sequential(*layers)
+            self.head = nn.Linear(c, n_classes)
 
 
 # ------------------------------------------------------------------------------------------
@@ -414,18 +432,20 @@ class DenseLayer(nn.Module):
     with the input: (N, c_in, H, W) → (N, c_in + growth, H, W) (DenseNet-B, Huang et al. 2017).
     ``bottleneck=False`` drops the 1×1 part."""
 
-    def __init__(self, c_in: int, growth: int, *, bottleneck: bool = True):
+    def __init__(self, c_in: int, growth: int, *, bottleneck: bool = True,
+                 seed: int | None = None):
         super().__init__()
         self.in_channels = check_int(c_in, "DenseLayer", "c_in", low=1)
         growth = check_int(growth, "DenseLayer", "growth", low=1)
         layers: list[nn.Module] = []
         c = c_in
-        if _check_bool(bottleneck, "DenseLayer", "bottleneck"):
+        with seeded(seed, "DenseLayer"):
+            if _check_bool(bottleneck, "DenseLayer", "bottleneck"):
+                layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True),
+                           nn.Conv2d(c, 4 * growth, 1, bias=False)]
+                c = 4 * growth
             layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                       nn.Conv2d(c, 4 * growth, 1, bias=False)]
-            c = 4 * growth
-        layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                   nn.Conv2d(c, growth, 3, padding=1, bias=False)]
+                       nn.Conv2d(c, growth, 3, padding=1, bias=False)]
         self.branch = nn.Sequential(*layers)
         self.out_channels = c_in + growth
 
@@ -437,11 +457,14 @@ class DenseLayer(nn.Module):
 class DenseBlock(nn.Sequential):
     """``n_layers`` dense layers: (N, c_in, H, W) → (N, c_in + n_layers · growth, H, W)."""
 
-    def __init__(self, c_in: int, growth: int, n_layers: int, *, bottleneck: bool = True):
+    def __init__(self, c_in: int, growth: int, n_layers: int, *, bottleneck: bool = True,
+                 seed: int | None = None):
         n_layers = check_int(n_layers, "DenseBlock", "n_layers", low=1)
         c_in = check_int(c_in, "DenseBlock", "c_in", low=1)
-        super().__init__(*[DenseLayer(c_in + i * growth, growth, bottleneck=bottleneck)
-                           for i in range(n_layers)])
+        with seeded(seed, "DenseBlock"):
+            layers = [DenseLayer(c_in + i * growth, growth, bottleneck=bottleneck)
+                      for i in range(n_layers)]
+        super().__init__(*layers)
         self.in_channels, self.out_channels = c_in, c_in + n_layers * growth
 
 
@@ -449,11 +472,12 @@ class Transition(nn.Sequential):
     """BN → ReLU → 1×1 conv → 2×2 average pool, between dense blocks:
     (N, c_in, H, W) → (N, c_out, ⌊H/2⌋, ⌊W/2⌋)."""
 
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, *, seed: int | None = None):
         c_in = check_int(c_in, "Transition", "c_in", low=1)
         c_out = check_int(c_out, "Transition", "c_out", low=1)
-        super().__init__(nn.BatchNorm2d(c_in), nn.ReLU(inplace=True),
-                         nn.Conv2d(c_in, c_out, 1, bias=False), nn.AvgPool2d(2))
+        with seeded(seed, "Transition"):
+            conv = nn.Conv2d(c_in, c_out, 1, bias=False)
+        super().__init__(nn.BatchNorm2d(c_in), nn.ReLU(inplace=True), conv, nn.AvgPool2d(2))
         self.in_channels, self.out_channels = c_in, c_out
 
 
@@ -463,7 +487,8 @@ class MiniDenseNet(_Net):
     pool → Linear (DenseNet-BC, Huang et al. 2017)."""
 
     def __init__(self, in_channels: int = 1, n_classes: int = 10, *, growth: int = 12,
-                 layers: Sequence[int] = (4, 4, 4), compression: float = 0.5):
+                 layers: Sequence[int] = (4, 4, 4), compression: float = 0.5,
+                 seed: int | None = None):
         super().__init__()
         where = "MiniDenseNet"
         self.in_channels = check_int(in_channels, where, "in_channels", low=1)
@@ -476,17 +501,18 @@ class MiniDenseNet(_Net):
         if not layers:
             raise ValueError(f"{where}: layers must list at least one dense block size")
         c = 2 * growth
-        mods: list[nn.Module] = [nn.Conv2d(self.in_channels, c, 3, padding=1, bias=False),
-                                 nn.MaxPool2d(2)]
-        for i, n in enumerate(layers):
-            block = DenseBlock(c, growth, n)
-            mods.append(block)
-            c = block.out_channels
-            if i < len(layers) - 1:
-                c_next = max(1, int(c * compression))
-                mods.append(Transition(c, c_next))
-                c = c_next
-        mods += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
-                 nn.Flatten()]
-        self.features = nn.Sequential(*mods)
-        self.head = nn.Linear(c, n_classes)
+        with seeded(seed, where):
+            mods: list[nn.Module] = [nn.Conv2d(self.in_channels, c, 3, padding=1, bias=False),
+                                     nn.MaxPool2d(2)]
+            for i, n in enumerate(layers):
+                block = DenseBlock(c, growth, n)
+                mods.append(block)
+                c = block.out_channels
+                if i < len(layers) - 1:
+                    c_next = max(1, int(c * compression))
+                    mods.append(Transition(c, c_next))
+                    c = c_next
+            mods += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1),
+                     nn.Flatten()]
+            self.features = nn.Sequential(*mods)
+            self.head = nn.Linear(c, n_classes)

@@ -2,55 +2,41 @@
 
 - :class:`VAE`: an MLP variational autoencoder (Kingma & Welling 2014, arXiv:1312.6114):
   the encoder gives μ and log σ² of q(z | x), the decoder Bernoulli logits for p(x | z);
-  :func:`elbo_terms` and :func:`train_vae` train it by maximising the ELBO.
+  :func:`elbo_terms` and :func:`fit_vae` train it by maximising the ELBO.
 - :class:`Generator` and :class:`Discriminator`: MLPs for a GAN (Goodfellow et al. 2014,
   arXiv:1406.2661). With ``n_classes > 0`` they are conditional (Mirza & Osindero 2014,
   arXiv:1411.1784): the generator receives a learned label embedding next to z, and the
   discriminator uses the projection of Miyato & Koyama (2018, arXiv:1802.05637),
   D(x, y) = ψ(φ(x)) + ⟨e_y, φ(x)⟩, which learns the conditioning much faster than feeding a
-  one-hot label in with the 784 pixels. :func:`train_gan` alternates one D step and one G step.
+  one-hot label in with the 784 pixels. :func:`fit_gan` alternates one D step and one G step.
 - :func:`predict_proba`: class probabilities from a classifier, in batches (the "judge").
 
 Images are (N, 1, 28, 28) tensors with pixels in [0, 1] everywhere in the interface; the GAN
 works in [−1, 1] inside (tanh output, D rescales its input). Every model takes a ``seed`` for
 its initial weights and every training loop a ``seed`` for its batches and noise, drawn from a
-``torch.Generator`` on the model's device, so runs reproduce on a given device. Training is
-bounded by a number of steps.
+``torch.Generator`` on the model's device, so runs reproduce on a given device. The data may
+live anywhere: each batch is moved to the model's device. Training is bounded by a number of
+steps and runs in :func:`course_lib.training.run_steps`, the course's step loop.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["VAE", "elbo_terms", "train_vae", "VAEHistory", "Generator", "Discriminator",
-           "train_gan", "GANHistory", "predict_proba", "gradient_norm"]
+from course_lib.env import seeded
+from course_lib.scratch.validate import check_int
+from course_lib.training import eval_mode, model_device, optimizer_step, run_steps, to_device
+
+__all__ = ["VAE", "elbo_terms", "fit_vae", "VAEHistory", "Generator", "Discriminator",
+           "fit_gan", "GANHistory", "predict_proba", "gradient_norm"]
 
 IMAGE_SHAPE = (1, 28, 28)
 N_PIXELS = 28 * 28
-
-
-@contextmanager
-def _seeded(seed: int | None):
-    """Run a block with the CPU RNG seeded with ``seed``, then restore the outer state."""
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def _check_pos_int(where: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-    return value
 
 
 def _images(where: str, x) -> torch.Tensor:
@@ -61,10 +47,6 @@ def _images(where: str, x) -> torch.Tensor:
     if image or (x.ndim == 2 and x.shape[1] == N_PIXELS):
         return x.reshape(len(x), N_PIXELS)
     raise ValueError(f"{where}: x must be (N, 1, 28, 28) or (N, 784), got {tuple(x.shape)}")
-
-
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
 
 
 # ------------------------------------------------------------------------------------ VAE
@@ -80,9 +62,9 @@ class VAE(nn.Module):
 
     def __init__(self, latent_dim: int = 16, hidden: int = 256, *, seed: int | None = 0):
         super().__init__()
-        self.latent_dim = _check_pos_int("VAE", "latent_dim", latent_dim)
-        _check_pos_int("VAE", "hidden", hidden)
-        with _seeded(seed):
+        self.latent_dim = check_int(latent_dim, "VAE", "latent_dim", low=1)
+        hidden = check_int(hidden, "VAE", "hidden", low=1)
+        with seeded(seed, "VAE"):
             self.encoder = nn.Sequential(nn.Linear(N_PIXELS, hidden), nn.ReLU())
             self.to_mu = nn.Linear(hidden, latent_dim)
             self.to_logvar = nn.Linear(hidden, latent_dim)
@@ -116,7 +98,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images decoded from z ~ N(0, I): pixel means sigmoid(logits), (n, 1, 28, 28)."""
-        z = torch.randn(n, self.latent_dim, device=_device(self), generator=generator)
+        z = torch.randn(n, self.latent_dim, device=model_device(self), generator=generator)
         return torch.sigmoid(self.decode(z))
 
 
@@ -158,13 +140,13 @@ def _score_vae(model: VAE, X: torch.Tensor, seed: int) -> tuple[float, float, fl
     return elbo.mean().item(), rec.mean().item(), kl.mean().item()
 
 
-def train_vae(model: VAE, X_train: torch.Tensor, X_val: torch.Tensor, *, steps: int,
-              batch_size: int = 128, lr: float = 1e-3, eval_every: int = 100, seed: int = 0,
-              progress: bool = True) -> VAEHistory:
+def fit_vae(model: VAE, X_train: torch.Tensor, X_val: torch.Tensor, *, steps: int,
+            batch_size: int = 128, lr: float = 1e-3, eval_every: int = 100, seed: int = 0,
+            progress: bool = True) -> VAEHistory:
     """Train ``model`` with Adam on −ELBO for ``steps`` mini-batches drawn with replacement.
 
     Args:
-        X_train, X_val: (N, 1, 28, 28) images in [0, 1] on the model's device.
+        X_train, X_val: (N, 1, 28, 28) images in [0, 1] (moved to the model's device).
         eval_every: score the validation set (one z per image, fixed noise) every this many
             steps, and at step 0 and at the end.
         seed: seed of the batches and of the noise ε.
@@ -172,14 +154,13 @@ def train_vae(model: VAE, X_train: torch.Tensor, X_val: torch.Tensor, *, steps: 
     Returns:
         A :class:`VAEHistory`.
     """
-    from tqdm.auto import tqdm
-
-    steps = _check_pos_int("train_vae", "steps", steps)
-    X_train, X_val = _images("train_vae", X_train), _images("train_vae", X_val)
-    device = _device(model)
-    if X_train.device != device or X_val.device != device:
-        raise ValueError(f"train_vae: data on {X_train.device}/{X_val.device} but the model is "
-                         f"on {device}; move it with .to(env.device)")
+    where = "fit_vae"
+    steps = check_int(steps, where, "steps", low=1)
+    batch_size = check_int(batch_size, where, "batch_size", low=1)
+    eval_every = check_int(eval_every, where, "eval_every", low=1)
+    X_train, X_val = _images(where, X_train), _images(where, X_val)
+    device = model_device(model)
+    X_val = to_device(X_val, device)
     gen = torch.Generator(device=device).manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     hist = VAEHistory()
@@ -191,21 +172,21 @@ def train_vae(model: VAE, X_train: torch.Tensor, X_val: torch.Tensor, *, steps: 
         hist.val_rec.append(r)
         hist.val_kl.append(k)
 
-    score(0)
-    bar = tqdm(range(1, steps + 1), desc="VAE steps", disable=not progress)
-    for step in bar:
+    def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, len(X_train), (batch_size,), device=device, generator=gen)
-        x = X_train[idx]                                             # (B, 784)
+        x = to_device(X_train[idx.to(X_train.device)], device)     # (B, 784)
         eps = torch.randn(batch_size, model.latent_dim, device=device, generator=gen)
         logits, mu, logvar, _ = model(x, eps)
         elbo = elbo_terms(x, logits, mu, logvar)[0].mean()
-        opt.zero_grad()
-        (-elbo).backward()
-        opt.step()
-        hist.train_elbo.append(elbo.item())
-        if step % eval_every == 0 or step == steps:
-            score(step)
-            bar.set_postfix(val_elbo=f"{hist.val_elbo[-1]:.1f}")
+        optimizer_step(opt, -elbo)
+        if (i + 1) % eval_every == 0 or i + 1 == steps:
+            score(i + 1)
+        return {"elbo": elbo.item(), "val_elbo": hist.val_elbo[-1]}
+
+    score(0)
+    record = run_steps(step, steps=steps, models=[model], progress=progress, desc="VAE steps",
+                       where=where)
+    hist.train_elbo = record["elbo"]
     return hist
 
 
@@ -222,12 +203,10 @@ class Generator(nn.Module):
     def __init__(self, z_dim: int = 32, hidden: int = 256, n_classes: int = 0, *,
                  seed: int | None = 0):
         super().__init__()
-        self.z_dim = _check_pos_int("Generator", "z_dim", z_dim)
-        _check_pos_int("Generator", "hidden", hidden)
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 0:
-            raise ValueError(f"Generator: n_classes must be an int >= 0, got {n_classes!r}")
-        self.n_classes = n_classes
-        with _seeded(seed):
+        self.z_dim = check_int(z_dim, "Generator", "z_dim", low=1)
+        hidden = check_int(hidden, "Generator", "hidden", low=1)
+        self.n_classes = check_int(n_classes, "Generator", "n_classes", low=0)
+        with seeded(seed, "Generator"):
             self.embed = nn.Embedding(n_classes, z_dim) if n_classes else None
             d_in = 2 * z_dim if n_classes else z_dim
             self.net = nn.Sequential(
@@ -266,11 +245,9 @@ class Discriminator(nn.Module):
 
     def __init__(self, hidden: int = 256, n_classes: int = 0, *, seed: int | None = 0):
         super().__init__()
-        _check_pos_int("Discriminator", "hidden", hidden)
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 0:
-            raise ValueError(f"Discriminator: n_classes must be an int >= 0, got {n_classes!r}")
-        self.n_classes = n_classes
-        with _seeded(seed):
+        hidden = check_int(hidden, "Discriminator", "hidden", low=1)
+        self.n_classes = check_int(n_classes, "Discriminator", "n_classes", low=0)
+        with seeded(seed, "Discriminator"):
             self.phi = nn.Sequential(
                 nn.Linear(N_PIXELS, hidden), nn.LeakyReLU(0.2),             # (N, hidden)
                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))               # (N, hidden)
@@ -299,12 +276,12 @@ class GANHistory:
     snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
-def train_gan(G: Generator, D: Discriminator, X: torch.Tensor, y: torch.Tensor | None = None,
-              *, steps: int, batch_size: int = 64, lr: float = 2e-4,
-              betas: tuple[float, float] = (0.5, 0.999), generator_loss: str = "non_saturating",
-              z_fixed: torch.Tensor | None = None, labels_fixed: torch.Tensor | None = None,
-              snapshot_at: Iterable[int] = (), seed: int = 0, progress: bool = True
-              ) -> GANHistory:
+def fit_gan(G: Generator, D: Discriminator, X: torch.Tensor, y: torch.Tensor | None = None,
+            *, steps: int, batch_size: int = 64, lr: float = 2e-4,
+            betas: tuple[float, float] = (0.5, 0.999), generator_loss: str = "non_saturating",
+            z_fixed: torch.Tensor | None = None, labels_fixed: torch.Tensor | None = None,
+            snapshot_at: Iterable[int] = (), seed: int = 0, progress: bool = True
+            ) -> GANHistory:
     """Alternate one discriminator and one generator Adam step, ``steps`` times.
 
     D step: minimise BCE(a(x), 1) + BCE(a(G(z)), 0) (= −V(D, G)).
@@ -314,7 +291,8 @@ def train_gan(G: Generator, D: Discriminator, X: torch.Tensor, y: torch.Tensor |
     fakes get uniformly random labels.
 
     Args:
-        X: (N, 1, 28, 28) real images in [0, 1] on the models' device; y: (N,) labels.
+        G, D: the two players, on the same device.
+        X: (N, 1, 28, 28) real images in [0, 1]; y: (N,) labels (moved to the models' device).
         z_fixed, labels_fixed: noise (K, z_dim) [and labels (K,)] for the snapshots.
         snapshot_at: steps after which G(z_fixed) is stored (0: before training).
         seed: seed of the batches, the noise and the fake labels.
@@ -322,25 +300,28 @@ def train_gan(G: Generator, D: Discriminator, X: torch.Tensor, y: torch.Tensor |
     Returns:
         A :class:`GANHistory`.
     """
-    from tqdm.auto import tqdm
-
-    steps = _check_pos_int("train_gan", "steps", steps)
+    where = "fit_gan"
+    steps = check_int(steps, where, "steps", low=1)
+    batch_size = check_int(batch_size, where, "batch_size", low=1)
     if generator_loss not in ("non_saturating", "saturating"):
-        raise ValueError(f"train_gan: generator_loss must be 'non_saturating' or 'saturating', "
+        raise ValueError(f"{where}: generator_loss must be 'non_saturating' or 'saturating', "
                          f"got {generator_loss!r}")
     if G.n_classes != D.n_classes:
-        raise ValueError(f"train_gan: G has {G.n_classes} classes but D has {D.n_classes}")
+        raise ValueError(f"{where}: G has {G.n_classes} classes but D has {D.n_classes}")
     cond = G.n_classes > 0
-    X = _images("train_gan", X)
-    device = _device(G)
-    if X.device != device or _device(D) != device:
-        raise ValueError(f"train_gan: G on {device}, D on {_device(D)}, X on {X.device}; "
-                         f"put all three on env.device")
+    X = _images(where, X)
     if cond and (y is None or y.shape != (len(X),)):
-        raise ValueError(f"train_gan: a conditional GAN needs labels y of shape ({len(X)},)")
+        raise ValueError(f"{where}: a conditional GAN needs labels y of shape ({len(X)},)")
+    device = model_device(G)
+    if model_device(D) != device:
+        raise ValueError(f"{where}: G is on {device} but D on {model_device(D)}; "
+                         f"put both on env.device")
+    z_fixed, labels_fixed = to_device(z_fixed, device), to_device(labels_fixed, device)
     gen = torch.Generator(device=device).manual_seed(seed)
     opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    ones = torch.ones(batch_size, device=device)
+    zeros = torch.zeros(batch_size, device=device)
     snapshot_at = set(snapshot_at)
     hist = GANHistory()
 
@@ -349,39 +330,36 @@ def train_gan(G: Generator, D: Discriminator, X: torch.Tensor, y: torch.Tensor |
             with torch.no_grad():
                 hist.snapshots[step] = G(z_fixed, labels_fixed).cpu()
 
-    snapshot(0)
-    for step in tqdm(range(1, steps + 1), desc="GAN steps", disable=not progress):
+    def step(i: int) -> dict[str, float]:
         idx = torch.randint(0, len(X), (batch_size,), device=device, generator=gen)
-        x_real, y_real = X[idx], (y[idx] if cond else None)               # (B, 784), (B,)
+        x_real = to_device(X[idx.to(X.device)], device)                  # (B, 784)
+        y_real = to_device(y[idx.to(y.device)], device) if cond else None  # (B,)
         z = torch.randn(batch_size, G.z_dim, device=device, generator=gen)
         y_fake = (torch.randint(0, G.n_classes, (batch_size,), device=device, generator=gen)
                   if cond else None)
         x_fake = G(z, y_fake)                                             # (B, 1, 28, 28)
-        ones = torch.ones(batch_size, device=device)
-        zeros = torch.zeros(batch_size, device=device)
         # --- discriminator step: real -> 1, fake -> 0 (fakes detached: G is not updated)
         a_real, a_fake = D(x_real, y_real), D(x_fake.detach(), y_fake)
         d_loss = (F.binary_cross_entropy_with_logits(a_real, ones)
                   + F.binary_cross_entropy_with_logits(a_fake, zeros))
-        opt_D.zero_grad()
-        d_loss.backward()
-        opt_D.step()
+        optimizer_step(opt_D, d_loss)
         # --- generator step, through the just-updated discriminator
         a_gen = D(x_fake, y_fake)
         if generator_loss == "non_saturating":
             g_loss = F.binary_cross_entropy_with_logits(a_gen, ones)     # −log D(G(z))
         else:
             g_loss = -F.binary_cross_entropy_with_logits(a_gen, zeros)   # log(1 − D(G(z)))
-        opt_G.zero_grad()
-        g_loss.backward()
-        opt_G.step()
-        hist.d_loss.append(d_loss.item())
-        hist.g_loss.append(g_loss.item())
-        hist.d_real.append(torch.sigmoid(a_real).mean().item())
-        hist.d_fake.append(torch.sigmoid(a_fake).mean().item())
-        if not math.isfinite(hist.d_loss[-1] + hist.g_loss[-1]):
-            raise FloatingPointError(f"train_gan: a loss became non-finite at step {step}")
-        snapshot(step)
+        optimizer_step(opt_G, g_loss)
+        snapshot(i + 1)
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
+                "d_real": torch.sigmoid(a_real).mean().item(),
+                "d_fake": torch.sigmoid(a_fake).mean().item()}
+
+    snapshot(0)
+    record = run_steps(step, steps=steps, models=[G, D], progress=progress, desc="GAN steps",
+                       where=where)
+    hist.d_loss, hist.g_loss = record["d_loss"], record["g_loss"]
+    hist.d_real, hist.d_fake = record["d_real"], record["d_fake"]
     return hist
 
 
@@ -397,14 +375,9 @@ def predict_proba(classifier: nn.Module | Callable, images: torch.Tensor, *,
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"predict_proba: images must be (N, C, H, W), got {got}")
-    was_training = getattr(classifier, "training", False)
-    if isinstance(classifier, nn.Module):
-        classifier.eval()
-    out = torch.cat([F.softmax(classifier(images[i:i + batch_size]), dim=1)
-                     for i in range(0, len(images), batch_size)])
-    if isinstance(classifier, nn.Module):
-        classifier.train(was_training)
-    return out
+    with eval_mode(classifier):
+        return torch.cat([F.softmax(classifier(images[i:i + batch_size]), dim=1)
+                          for i in range(0, len(images), batch_size)])
 
 
 def gradient_norm(module: nn.Module) -> float:

@@ -21,6 +21,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.env import seeded
+from course_lib.scratch.validate import check_int
+
 __all__ = ["LeNet5"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -35,17 +38,17 @@ class LeNet5(nn.Module):
         in_channels: channels of the input images (1 for MNIST).
         activation: ``"relu"`` (default), ``"tanh"`` (closest to the paper) or ``"sigmoid"``.
         pool: ``"max"`` (default) or ``"avg"`` (the paper's subsampling, without its weights).
+        seed: seed for the initial weights (None: the global generator).
 
     ``forward(x)`` returns (N, n_classes) logits; :meth:`feature_maps` returns every
     intermediate activation, for visualisation.
     """
 
     def __init__(self, n_classes: int = 10, in_channels: int = 1, activation: str = "relu",
-                 pool: str = "max"):
+                 pool: str = "max", *, seed: int | None = None):
         super().__init__()
-        for name, value in (("n_classes", n_classes), ("in_channels", in_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"LeNet5: {name} must be a positive int, got {value!r}")
+        n_classes = check_int(n_classes, "LeNet5", "n_classes", low=1)
+        in_channels = check_int(in_channels, "LeNet5", "in_channels", low=1)
         if activation not in _ACTIVATIONS:
             raise ValueError(f"LeNet5: activation must be one of {sorted(_ACTIVATIONS)}, "
                              f"got {activation!r}")
@@ -53,18 +56,19 @@ class LeNet5(nn.Module):
             raise ValueError(f"LeNet5: pool must be one of {sorted(_POOLS)}, got {pool!r}")
         act, Pool = _ACTIVATIONS[activation], _POOLS[pool]
         self.in_channels = in_channels
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), act(),  # (N, 6, 28, 28)
-            Pool(2),                                                      # (N, 6, 14, 14)
-            nn.Conv2d(6, 16, kernel_size=5), act(),                       # (N, 16, 10, 10)
-            Pool(2),                                                      # (N, 16, 5, 5)
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),                                                 # (N, 400)
-            nn.Linear(16 * 5 * 5, 120), act(),                            # (N, 120)
-            nn.Linear(120, 84), act(),                                    # (N, 84)
-            nn.Linear(84, n_classes),                                     # (N, n_classes)
-        )
+        with seeded(seed, "LeNet5"):
+            self.features = nn.Sequential(
+                nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), act(),  # (N, 6, 28, 28)
+                Pool(2),                                                      # (N, 6, 14, 14)
+                nn.Conv2d(6, 16, kernel_size=5), act(),                       # (N, 16, 10, 10)
+                Pool(2),                                                      # (N, 16, 5, 5)
+            )
+            self.classifier = nn.Sequential(
+                nn.Flatten(),                                                 # (N, 400)
+                nn.Linear(16 * 5 * 5, 120), act(),                            # (N, 120)
+                nn.Linear(120, 84), act(),                                    # (N, 84)
+                nn.Linear(84, n_classes),                                     # (N, n_classes)
+            )
 
     def _check(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):

@@ -1,7 +1,7 @@
 """A plain multilayer perceptron: the reference model of chapters 00 and 06.
 
 :func:`mlp_from_params` builds it from the parameter dict of the NumPy MLP of
-``course_lib.scratch.layers`` (``{"W1": (d_in, h_1), "b1": (h_1,), ...}``), so the two can
+``course_lib.scratch.mlp`` (``{"W1": (d_in, h_1), "b1": (h_1,), ...}``), so the two can
 be run side by side from identical weights; :func:`mlp_params` goes the other way.
 """
 
@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from course_lib.env import seeded
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,
                 "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
@@ -24,11 +26,13 @@ class MLP(nn.Module):
         sizes: layer widths ``[d_in, h_1, ..., d_out]`` (at least two numbers).
         activation: one of ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``, ``"elu"``,
             ``"leaky_relu"`` (PyTorch's defaults: ELU α = 1, LeakyReLU slope 0.01).
+        seed: seed for the initial weights (None: the global generator).
 
     Shapes: input (N, d_in) or (N, *) flattened to (N, d_in); output (N, d_out) logits.
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "relu"):
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", *,
+                 seed: int | None = None):
         super().__init__()
         sizes = list(sizes)
         if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
@@ -38,10 +42,11 @@ class MLP(nn.Module):
             raise ValueError(f"MLP: activation must be one of {sorted(_ACTIVATIONS)}, "
                              f"got {activation!r}")
         layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            layers.append(nn.Linear(a, b))
-            if i < len(sizes) - 2:
-                layers.append(_ACTIVATIONS[activation]())
+        with seeded(seed, "MLP"):
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+                layers.append(nn.Linear(a, b))
+                if i < len(sizes) - 2:
+                    layers.append(_ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
         self.d_in = sizes[0]
 
@@ -59,7 +64,7 @@ def mlp_from_params(params: Mapping[str, np.ndarray], activation: str = "relu", 
 
     Args:
         params: ``{"W1": (d_in, h_1), "b1": (h_1,), ..., "WL": (h_{L-1}, d_out), "bL": (d_out,)}``
-            as made by ``course_lib.scratch.layers.init_mlp``. The scratch layer computes
+            as made by ``course_lib.scratch.mlp.init_mlp``. The scratch layer computes
             ``x W + b``; ``nn.Linear`` stores the transpose, so ``weight = Wᵀ`` (out, in).
         activation: the hidden activation, as for :class:`MLP`.
         dtype: the model's floating dtype (float64 to compare with NumPy to ~1e-15).

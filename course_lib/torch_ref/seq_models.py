@@ -1,8 +1,10 @@
 """PyTorch sequence models and toy sequence tasks for chapter 11 (LSTM and GRU).
 
+    from course_lib.training import fit_steps
+
     x, y = adding_problem(64, T=40, rng=rng)             # (64, 40, 2), (64,): a long-range task
     model = LastStateRegressor("lstm", 2, 32)             # recurrent layer -> last state -> Linear
-    losses = train_steps(model, lambda step: adding_problem(64, 40, rng), F.mse_loss, steps=600)
+    losses = fit_steps(model, lambda step: adding_problem(64, 40, rng), F.mse_loss, steps=600)
 
     src, tgt = make_dates(64, rng)                        # "7 march 2024" -> "2024-03-07"
     net = Seq2Seq(len(DATE_SRC_CHARS) + 1, len(DATE_TGT_CHARS) + 1)
@@ -15,38 +17,35 @@ Contents:
   initialize recurrent networks of rectified linear units", 2015).
 - :class:`LastStateRegressor`: an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` read to the end,
   then a linear layer on the last hidden state (sequence → vector).
-- :func:`train_steps`: a loop bounded by a number of steps, for tasks with fresh batches.
 - :func:`sliding_windows`: (past window, next values) pairs from a time series.
 - :func:`sample_masked`: sampling from a character model with banned characters and characters
   forced at chosen positions (for acrostic poems).
 - :class:`Seq2Seq`, :func:`make_dates`, :func:`encode_dates`, :func:`decode_dates`: an
   encoder–decoder (Sutskever, Vinyals & Le, "Sequence to sequence learning with neural
   networks", NeurIPS 2014; Cho et al., EMNLP 2014) on date-format conversion.
+
+The models are trained with :func:`course_lib.training.fit_steps` (Adam for a number of
+steps, a fresh batch each step). Each model takes ``seed`` for its initial weights (None:
+the global generator).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.env import seeded
+from course_lib.scratch.validate import as_array, check_int, check_positive, check_rng
+from course_lib.torch_ref.char_rnn import CELLS
+from course_lib.training import eval_mode
 
-__all__ = ["CELLS", "adding_problem", "LastStateRegressor", "train_steps", "sliding_windows",
+__all__ = ["CELLS", "adding_problem", "LastStateRegressor", "sliding_windows",
            "MONTHS", "DATE_SRC_CHARS", "DATE_TGT_CHARS", "make_dates", "encode_dates",
            "decode_dates", "Seq2Seq", "sample_masked"]
-
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-def _rng(rng, where: str) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{where}: rng must be a numpy Generator (np.random.default_rng(seed)), "
-                        f"got {type(rng).__name__}")
-    return rng
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +66,7 @@ def adding_problem(n: int, T: int, rng: np.random.Generator) -> tuple[torch.Tens
     """
     n = check_int(n, "adding_problem", "n", low=1)
     T = check_int(T, "adding_problem", "T", low=2)
-    rng = _rng(rng, "adding_problem")
+    rng = check_rng(rng, "adding_problem")
     values = rng.uniform(0.0, 1.0, size=(n, T))                     # (n, T)
     marks = np.zeros((n, T))
     rows = np.arange(n)
@@ -86,13 +85,14 @@ class LastStateRegressor(nn.Module):
         input_size: D. hidden_size: H. out_features: how many numbers to predict.
         forget_bias: for an LSTM, set the forget-gate bias (b_ih + b_hh) to this value at
             initialisation (torch's default leaves it near 0); None: torch's initialisation.
+        seed: seed for the initial weights (None: the global generator).
 
     ``forward(x)`` takes (N, T, D) and returns (N, out_features), or (N,) when
     ``out_features == 1``.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, out_features: int = 1,
-                 forget_bias: float | None = None):
+                 forget_bias: float | None = None, *, seed: int | None = None):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"LastStateRegressor: cell must be one of {sorted(CELLS)}, "
@@ -101,8 +101,9 @@ class LastStateRegressor(nn.Module):
         hidden_size = check_int(hidden_size, "LastStateRegressor", "hidden_size", low=1)
         self.out_features = check_int(out_features, "LastStateRegressor", "out_features", low=1)
         self.cell = cell
-        self.rnn = CELLS[cell](input_size, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, self.out_features)
+        with seeded(seed, "LastStateRegressor"):
+            self.rnn = CELLS[cell](input_size, hidden_size, batch_first=True)
+            self.head = nn.Linear(hidden_size, self.out_features)
         if forget_bias is not None:
             if cell != "lstm":
                 raise ValueError(f"LastStateRegressor: forget_bias is for an LSTM, got "
@@ -119,46 +120,6 @@ class LastStateRegressor(nn.Module):
         out, _ = self.rnn(x)                                        # (N, T, H)
         y = self.head(out[:, -1])                                   # (N, out_features)
         return y[:, 0] if self.out_features == 1 else y
-
-
-def train_steps(model: nn.Module, batches: Callable[[int], tuple], loss_fn: Callable, *,
-                steps: int, lr: float = 1e-2, clip: float | None = 1.0,
-                progress: bool = True, desc: str = "training") -> list[float]:
-    """Adam for exactly ``steps`` steps, a fresh batch each step; returns the loss per step.
-
-    Args:
-        model: the module.
-        batches: ``batches(step) -> (inputs, target)``; ``inputs`` is a tensor or a tuple of
-            tensors given to ``model(*inputs)``.
-        loss_fn: ``loss_fn(model(*inputs), target) -> scalar tensor``.
-        steps: optimiser steps (training is bounded by steps, never by time).
-        lr: Adam's learning rate.
-        clip: max global gradient norm (``clip_grad_norm_``); None: no clipping.
-        progress: show a ``tqdm.auto`` bar.
-        desc: the bar's label.
-    """
-    from tqdm.auto import trange
-
-    steps = check_int(steps, "train_steps", "steps", low=1)
-    lr = check_positive(lr, "train_steps", "lr")
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for step in trange(steps, desc=desc, disable=not progress, mininterval=1.0):
-        inputs, target = batches(step)
-        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-        loss = loss_fn(model(*inputs), target)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"train_steps: the loss became {loss.item()} at step "
-                                     f"{step}; lower the learning rate?")
-        opt.zero_grad()
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-        losses.append(loss.item())
-    model.eval()
-    return losses
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,20 +187,18 @@ def sample_masked(model: nn.Module, vocab, prompt: str, length: int, *,
     for pos in forced:
         check_int(pos, where, "a position in forced", low=0, high=max(length - 1, 0))
     ban = torch.as_tensor(np.asarray(vocab.encode(banned), dtype=np.int64))
-    was_training = model.training
-    model.eval()
-    logits, state = model(torch.as_tensor(np.asarray(vocab.encode(prompt)))[None], None)
     out = []
-    for pos in range(length):
-        if pos in forced:
-            nxt = int(vocab.encode(forced[pos])[0])
-        else:
-            z = logits[0, -1].double() / tau                                 # (V,)
-            z[ban] = -torch.inf
-            nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
-        out.append(nxt)
-        logits, state = model(torch.tensor([[nxt]]), state)
-    model.train(was_training)
+    with eval_mode(model):
+        logits, state = model(torch.as_tensor(np.asarray(vocab.encode(prompt)))[None], None)
+        for pos in range(length):
+            if pos in forced:
+                nxt = int(vocab.encode(forced[pos])[0])
+            else:
+                z = logits[0, -1].double() / tau                             # (V,)
+                z[ban] = -torch.inf
+                nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
+            out.append(nxt)
+            logits, state = model(torch.tensor([[nxt]]), state)
     return vocab.decode(out)
 
 
@@ -270,7 +229,7 @@ def make_dates(n: int, rng: np.random.Generator, *, first_year: int = 1950,
     ``"mar 7 2024"``; the target is always ``"2024-03-07"`` (10 characters).
     """
     n = check_int(n, "make_dates", "n", low=1)
-    rng = _rng(rng, "make_dates")
+    rng = check_rng(rng, "make_dates")
     lo = datetime.date(check_int(first_year, "make_dates", "first_year", low=1000), 1, 1)
     hi = datetime.date(check_int(last_year, "make_dates", "last_year", low=first_year, high=9999),
                        12, 31)
@@ -313,18 +272,20 @@ class Seq2Seq(nn.Module):
     Args:
         src_vocab: source ids (0 = padding). tgt_vocab: target ids (0 = start symbol).
         embed_dim, hidden_size: sizes of the embeddings and of both LSTMs.
+        seed: seed for the initial weights (None: the global generator).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int = 32,
-                 hidden_size: int = 64):
+                 hidden_size: int = 64, *, seed: int | None = None):
         super().__init__()
-        self.src_embed = nn.Embedding(check_int(src_vocab, "Seq2Seq", "src_vocab", low=2),
-                                      embed_dim, padding_idx=0)
-        self.tgt_embed = nn.Embedding(check_int(tgt_vocab, "Seq2Seq", "tgt_vocab", low=2),
-                                      embed_dim)
-        self.encoder = nn.LSTM(embed_dim, hidden_size, batch_first=True)
-        self.decoder = nn.LSTM(embed_dim, hidden_size, batch_first=True)
-        self.head = nn.Linear(hidden_size, tgt_vocab)
+        src_vocab = check_int(src_vocab, "Seq2Seq", "src_vocab", low=2)
+        tgt_vocab = check_int(tgt_vocab, "Seq2Seq", "tgt_vocab", low=2)
+        with seeded(seed, "Seq2Seq"):
+            self.src_embed = nn.Embedding(src_vocab, embed_dim, padding_idx=0)
+            self.tgt_embed = nn.Embedding(tgt_vocab, embed_dim)
+            self.encoder = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+            self.decoder = nn.LSTM(embed_dim, hidden_size, batch_first=True)
+            self.head = nn.Linear(hidden_size, tgt_vocab)
 
     def encode(self, src: torch.Tensor):
         """(N, S) source ids -> the encoder's final state (h, c), each (1, N, H)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.env import seeded
 from course_lib.scratch.validate import check_int
 
 __all__ = ["Frozen", "new_head", "trainable_parameters", "count_trainable"]
@@ -46,18 +47,20 @@ class Frozen(nn.Module):
             return self.module(x)
 
 
-def new_head(model: nn.Module, n_classes: int) -> nn.Linear:
+def new_head(model: nn.Module, n_classes: int, *, seed: int | None = None) -> nn.Linear:
     """A freshly initialised ``nn.Linear`` to replace ``model.head`` for ``n_classes`` classes.
 
     ``model.head`` must be an ``nn.Linear``; the new layer has the same number of inputs and
     lives on the same device with the same dtype. Assign it: ``model.head = new_head(...)``.
+    ``seed`` seeds its initial weights (None: the global generator).
     """
     n_classes = check_int(n_classes, "new_head", "n_classes", low=1)
     head = getattr(model, "head", None)
     if not isinstance(head, nn.Linear):
         raise TypeError(f"new_head: model.head must be an nn.Linear, got {type(head).__name__}")
-    return nn.Linear(head.in_features, n_classes, device=head.weight.device,
-                     dtype=head.weight.dtype)
+    with seeded(seed, "new_head"):
+        return nn.Linear(head.in_features, n_classes, device=head.weight.device,
+                         dtype=head.weight.dtype)
 
 
 def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
