@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course_lib.scratch.validate import check_int
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch.utils.data import DataLoader
@@ -39,9 +41,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DIR",
     "IMAGES",
-    "load_airline_passengers",
     "load_breast_cancer",
-    "load_co2",
     "load_diabetes",
     "load_digits",
     "load_fashion_mnist",
@@ -154,14 +154,6 @@ def _load_npz(filename: str) -> dict[str, np.ndarray]:
 # ------------------------------------------------------------------------------------------
 # Argument checks
 # ------------------------------------------------------------------------------------------
-def _check_int(fn: str, name: str, value: Any, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__} {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_frac(fn: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TypeError(f"{fn}: {name} must be a float in [0, 1), "
@@ -228,9 +220,9 @@ def split_indices(n: int, *, val_frac: float, test_frac: float, seed: int = 0,
     The same ``(n, fracs, seed, stratify)`` always gives the same split.
     """
     fn = "split_indices"
-    n = _check_int(fn, "n", n, minimum=1)
+    n = check_int(n, fn, "n", low=1)
     val_frac, test_frac = _check_fracs(fn, val_frac, test_frac)
-    seed = _check_int(fn, "seed", seed, minimum=0)
+    seed = check_int(seed, fn, "seed", low=0)
     rng = np.random.default_rng(seed)
     if stratify is None:
         groups = [np.arange(n)]
@@ -271,7 +263,7 @@ def load_digits(*, seed: int = 0, val_frac: float = 0.15, test_frac: float = 0.1
     ``y_*``: int64 ``(n,)`` in 0..9; ``classes`` = ``["0", ..., "9"]``.
     """
     val_frac, test_frac = _check_fracs("load_digits", val_frac, test_frac)
-    seed = _check_int("load_digits", "seed", seed, minimum=0)
+    seed = check_int(seed, "load_digits", "seed", low=0)
     from sklearn.datasets import load_digits as _sk_digits
 
     d = _sk_digits()
@@ -290,7 +282,7 @@ def load_mnist5k(*, seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.2
     MNIST: Yann LeCun & Corinna Cortes, CC BY-SA 3.0.
     """
     val_frac, test_frac = _check_fracs("load_mnist5k", val_frac, test_frac)
-    seed = _check_int("load_mnist5k", "seed", seed, minimum=0)
+    seed = check_int(seed, "load_mnist5k", "seed", low=0)
     z = _load_npz("mnist5k.npz")
     X = z["X"].astype(np.float32) / np.float32(255.0)
     y = z["y"].astype(np.int64)
@@ -324,7 +316,7 @@ def load_fashion_mnist(*, full: bool = False, seed: int = 0, val_frac: float = 0
     if not isinstance(full, bool | np.bool_):
         raise TypeError(f"{fn}: full must be True or False, got {type(full).__name__} {full!r}")
     val_frac = _check_frac(fn, "val_frac", val_frac)
-    seed = _check_int(fn, "seed", seed, minimum=0)
+    seed = check_int(seed, fn, "seed", low=0)
     files = {k: FASHION_MNIST_DIR / f"{p}-{kind}-idx{d}-ubyte.gz"
              for k, p, kind, d in [("X_train", "train", "images", 3),
                                    ("y_train", "train", "labels", 1),
@@ -377,7 +369,7 @@ def load_diabetes(*, seed: int = 0, val_frac: float = 0.15, test_frac: float = 0
     = age, sex, bmi, bp, s1..s6.
     """
     val_frac, test_frac = _check_fracs("load_diabetes", val_frac, test_frac)
-    seed = _check_int("load_diabetes", "seed", seed, minimum=0)
+    seed = check_int(seed, "load_diabetes", "seed", low=0)
     from sklearn.datasets import load_diabetes as _sk
 
     d = _sk()
@@ -392,7 +384,7 @@ def load_diabetes(*, seed: int = 0, val_frac: float = 0.15, test_frac: float = 0
 def _sk_classification(fn: str, loader: str, name: str, description: str, seed: int,
                        val_frac: float, test_frac: float) -> Dataset:
     val_frac, test_frac = _check_fracs(fn, val_frac, test_frac)
-    seed = _check_int(fn, "seed", seed, minimum=0)
+    seed = check_int(seed, fn, "seed", low=0)
     import sklearn.datasets
 
     d = getattr(sklearn.datasets, loader)()
@@ -470,26 +462,6 @@ def load_sunspots() -> tuple[np.ndarray, np.ndarray]:
     return _read_monthly_csv("sunspots_monthly.csv", "sunspots")
 
 
-def load_airline_passengers() -> tuple[np.ndarray, np.ndarray]:
-    """Box & Jenkins' monthly international airline passengers (thousands), 1949-01 .. 1960-12.
-
-    Returns ``(dates, values)``: ``datetime64[M]`` ``(144,)`` and float64 ``(144,)``.
-    R ``datasets::AirPassengers``.
-    """
-    return _read_monthly_csv("airline_passengers.csv", "passengers")
-
-
-def load_co2() -> tuple[np.ndarray, np.ndarray]:
-    """Mauna Loa atmospheric CO2 (ppmv), monthly, 1958-03 .. 2001-12 (526 months).
-
-    Returns ``(dates, values)``: ``datetime64[M]`` ``(526,)`` and float64 ``(526,)``.
-    Monthly means of the weekly values in statsmodels' ``co2`` dataset (Keeling & Whorf,
-    public domain); the 5 months with no weekly value (1958-06, 1958-10, 1964-02..04) are
-    linearly interpolated (column ``interpolated`` in ``data/co2_monthly.csv``).
-    """
-    return _read_monthly_csv("co2_monthly.csv", "co2")
-
-
 # ------------------------------------------------------------------------------------------
 # PyTorch helpers (torch is imported here only)
 # ------------------------------------------------------------------------------------------
@@ -540,8 +512,8 @@ def make_loaders(ds: Dataset, batch_size: int = 64, *, seed: int = 0, device: An
     """
     fn = "make_loaders"
     _check_dataset(fn, ds)
-    batch_size = _check_int(fn, "batch_size", batch_size, minimum=1)
-    seed = _check_int(fn, "seed", seed, minimum=0)
+    batch_size = check_int(batch_size, fn, "batch_size", low=1)
+    seed = check_int(seed, fn, "seed", low=0)
     if flatten and add_channel:
         raise ValueError(f"{fn}: flatten and add_channel are exclusive, got both True")
     if add_channel and ds.X_train.ndim != 3:

