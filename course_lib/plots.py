@@ -178,12 +178,15 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "step",
 
 def dendrogram(Z, *, ax=None, labels: Sequence | None = None, cut: float | None = None,
                title: str | None = None):
-    """Draw the dendrogram of a linkage matrix with matplotlib lines.
+    """Draw the dendrogram of a linkage matrix with ``scipy.cluster.hierarchy.dendrogram``.
 
-    The coordinates come from :func:`course_lib.scratch.cluster.dendrogram_coords` (SciPy's
-    layout). With ``cut`` (a height), a dashed line marks the cut and the links below it are
-    coloured by the flat cluster they belong to (as :func:`~course_lib.scratch.cluster.cut_tree`
-    numbers them); links above it are grey.
+    ``Z`` is in SciPy's format, so the linkage matrix of the from-scratch
+    :func:`course_lib.scratch.cluster.agglomerative` is drawn by SciPy as it is (the layout is
+    the one :func:`~course_lib.scratch.cluster.dendrogram_coords` computes). With ``cut`` (a
+    height), a dashed line marks the cut and the links at or below it are coloured by the flat
+    cluster they belong to, ``C0``, ``C1``, ... as :func:`~course_lib.scratch.cluster.cut_tree`
+    numbers the clusters (so a scatter plot coloured by those labels matches); links above
+    it are grey.
 
     Args:
         Z: (N − 1, 4) linkage matrix (e.g. from ``course_lib.scratch.cluster.agglomerative``).
@@ -194,17 +197,19 @@ def dendrogram(Z, *, ax=None, labels: Sequence | None = None, cut: float | None 
         The Axes.
     """
     import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
+    from scipy.cluster.hierarchy import is_valid_linkage
 
-    from course_lib.scratch.cluster import cut_tree, dendrogram_coords
+    from course_lib.scratch.cluster import cut_tree
 
-    xs, ys, leaves = dendrogram_coords(Z)
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = as_array(Z, "dendrogram", "Z", ndim=2).astype(np.float64)
+    is_valid_linkage(Z, throw=True, name="Z")                      # SciPy's own format check
     N = len(Z) + 1
     if labels is not None and len(labels) != N:
         raise ValueError(f"dendrogram: got {N} leaves but {len(labels)} labels")
     if ax is None:
         _, ax = plt.subplots()
-    colors = ["0.3"] * (N - 1)
+    colors = ["0.3"] * (N - 1)                                     # colour of link N + t
     if cut is not None:
         merged = int(np.sum(Z[:, 2] <= cut))                       # merges below the cut
         flat = cut_tree(Z, N - merged)                             # (N,) flat cluster ids
@@ -214,12 +219,12 @@ def dendrogram(Z, *, ax=None, labels: Sequence | None = None, cut: float | None 
             if Z[t, 2] <= cut:
                 colors[t] = f"C{flat[leaf_of[N + t]] % 10}"
         ax.axhline(cut, color="k", ls="--", lw=1)
-    for t in range(N - 1):
-        ax.plot(xs[t], ys[t], color=colors[t], lw=1.2)
-    names = leaves if labels is None else [labels[i] for i in leaves]
-    ax.set_xticks(10.0 * np.arange(N) + 5.0)
-    ax.set_xticklabels([str(n) for n in names], fontsize=7, rotation=90)
-    ax.set_xlim(0, 10 * N)
+    before = len(ax.collections)
+    scipy_dendrogram(Z, ax=ax, labels=None if labels is None else [str(n) for n in labels],
+                     link_color_func=lambda k: colors[k - N], leaf_font_size=7,
+                     leaf_rotation=90)
+    for links in ax.collections[before:]:
+        links.set_linewidth(1.2)
     ax.set_ylim(0, 1.05 * max(float(Z[:, 2].max()), cut or 0.0))
     ax.set_ylabel("merge distance")
     ax.grid(False)

@@ -7,8 +7,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
+from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
+from scipy.cluster.hierarchy import linkage
 
-from course_lib.plots import decision_boundary, image_grid, loss_surface, plot_curves
+from course_lib.plots import decision_boundary, dendrogram, image_grid, loss_surface, plot_curves
+from course_lib.scratch.cluster import agglomerative, cut_tree, dendrogram_coords
 from course_lib.widgets import interactive_plot
 
 matplotlib.use("Agg")
@@ -43,11 +48,41 @@ def test_image_grid_errors():
         image_grid(np.ones((2, 4, 4, 5)))
 
 
+def _pixel(ax, x, y) -> np.ndarray:
+    """The RGB colour (0..1) drawn at data point (x, y)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())
+    px, py = ax.transData.transform((x, y))
+    return img[int(round(img.shape[0] - py)), int(round(px)), :3] / 255.0
+
+
 def test_decision_boundary_colours_by_prediction():
-    X = np.array([[-1.0, 0.0], [1.0, 0.0]])
-    ax = decision_boundary(lambda P: (P[:, 0] > 0).astype(int), X, np.array([0, 1]),
-                           resolution=20)
-    assert ax.collections  # filled contours and the scatter
+    # three vertical bands: class 0 left of x = −1, class 2 right of x = 1, class 1 between
+    X = np.array([[-2.0, -2.0], [0.0, 2.0], [2.0, -2.0]])
+    y = np.array([0, 1, 2])
+
+    def predict(P):
+        return np.digitize(P[:, 0], [-1.0, 1.0])
+
+    alpha, K = 0.3, 3
+    cmap = matplotlib.colormaps["coolwarm"]
+    with matplotlib.rc_context({"axes.grid": False}):    # no grid line over a sampled pixel
+        ax = decision_boundary(predict, X, y, resolution=60, alpha=alpha)
+    ax.figure.canvas.draw()
+    # the dots: class c in the colour map's colour at c / (K − 1)
+    dots = ax.collections[-1].get_facecolors()[:, :3]
+    np.testing.assert_allclose(dots, [cmap(c / (K - 1))[:3] for c in y], atol=1e-12)
+    # the fill: class c is the band (c − ½, c + ½) of the levels −½ .. K − ½, so it gets the
+    # colour map's colour at (c + ½) / K, drawn at alpha over the white background
+    fill = np.array([alpha * np.array(cmap((c + 0.5) / K)[:3]) + (1 - alpha) for c in range(K)])
+    assert np.all(np.abs(np.diff(fill, axis=0)).max(axis=1) > 0.03)   # classes look different
+    for (px, py), c in [((-1.7, 1.0), 0), ((-1.5, -0.5), 0), ((0.0, -1.0), 1), ((0.3, 0.8), 1),
+                        ((1.6, 1.2), 2), ((1.5, 0.0), 2)]:
+        assert predict(np.array([[px, py]]))[0] == c                 # away from dots and edges
+        np.testing.assert_allclose(_pixel(ax, px, py), fill[c], atol=2.5 / 255,
+                                   err_msg=f"class {c} at {(px, py)}")
+    assert ax.get_xlim() == (-2.5, 2.5) and ax.get_ylim() == (-2.5, 2.5)   # padding 0.5
     with pytest.raises(ValueError, match=r"X must be \(N, 2\)"):
         decision_boundary(lambda P: P, np.ones((3, 3)), np.ones(3))
     with pytest.raises(ValueError, match="X has 3 rows but y has 2 labels"):
@@ -71,6 +106,83 @@ def test_plot_curves():
     with pytest.raises(ValueError, match="at least one"):
         plot_curves({})
 
+
+
+def _links(ax) -> dict[tuple, tuple]:
+    """{(x-coordinates, heights) of each drawn "∏": its RGBA colour}, from the LineCollections."""
+    out = {}
+    for coll in ax.collections:
+        if isinstance(coll, LineCollection):
+            colours = coll.get_colors()
+            for i, seg in enumerate(coll.get_segments()):
+                key = tuple(np.round(np.asarray(seg).ravel(), 9))
+                assert key not in out
+                out[key] = tuple(colours[i % len(colours)])
+    return out
+
+
+@pytest.mark.parametrize("method", ["single", "complete", "average"])
+def test_dendrogram_draws_the_scratch_linkage_like_scipy(method):
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(9, 2)), rng.normal(size=(8, 2)) + 4, [[2.0, 2.0]]])
+    N = len(X)
+    Z = agglomerative(X, method)
+    np.testing.assert_allclose(Z, linkage(X, method), atol=1e-12)       # SciPy's format
+    ax = dendrogram(Z, labels=[f"p{i}" for i in range(N)], title=method)
+    ref = scipy_dendrogram(Z, no_plot=True)
+    # leaves in SciPy's order, labelled by name
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"p{i}" for i in ref["leaves"]]
+    assert list(dendrogram_coords(Z)[2]) == ref["leaves"]
+    # one "∏" per merge, where the from-scratch layout puts it, all grey without a cut
+    links = _links(ax)
+    xs, ys, _ = dendrogram_coords(Z)
+    assert len(links) == N - 1
+    assert set(links) == {tuple(np.round(np.column_stack([xs[t], ys[t]]).ravel(), 9))
+                          for t in range(N - 1)}
+    assert set(links.values()) == {to_rgba("0.3")}
+    assert ax.get_title() == method and ax.get_ylim()[1] == pytest.approx(1.05 * Z[-1, 2])
+
+
+@pytest.mark.parametrize("n_clusters", [1, 2, 3, 5])
+def test_dendrogram_cut_colours_links_by_flat_cluster(n_clusters):
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(size=(7, 2)), rng.normal(size=(7, 2)) + 5])
+    N = len(X)
+    Z = agglomerative(X, "average")
+    cut = 1.02 * Z[-1, 2] if n_clusters == 1 else (Z[N - n_clusters - 1, 2]
+                                                   + Z[N - n_clusters, 2]) / 2
+    ax = dendrogram(Z, cut=cut)
+    assert any(np.allclose(line.get_ydata(), cut) and line.get_linestyle() == "--"
+               for line in ax.lines)                                   # the cut is marked
+    labels = cut_tree(Z, n_clusters)                                   # what a scatter shows
+    members = {i: [i] for i in range(N)}
+    xs, ys, _ = dendrogram_coords(Z)
+    links = _links(ax)
+    assert len(links) == N - 1
+    for t in range(N - 1):
+        a, b = int(Z[t, 0]), int(Z[t, 1])
+        members[N + t] = members[a] + members[b]
+        colour = links[tuple(np.round(np.column_stack([xs[t], ys[t]]).ravel(), 9))]
+        if Z[t, 2] <= cut:                    # below the cut: the colour of its flat cluster
+            assert len({labels[i] for i in members[N + t]}) == 1
+            assert colour == to_rgba(f"C{labels[members[N + t][0]]}"), t
+        else:                                 # above: grey
+            assert colour == to_rgba("0.3"), t
+    assert sum(Z[:, 2] <= cut) == N - n_clusters
+
+
+def test_dendrogram_errors():
+    Z = agglomerative(np.arange(8.0).reshape(4, 2))
+    with pytest.raises(ValueError, match="got 4 leaves but 3 labels"):
+        dendrogram(Z, labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match="'Z' must have 4 columns"):
+        dendrogram(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="dendrogram: Z must be a 2-D array"):
+        dendrogram(np.ones(4))
+    bad = Z.copy()
+    bad[0, 1] = 5                                     # cluster 5 is formed by the last merge
+    with pytest.raises(ValueError, match="before it is formed"):
+        dendrogram(bad)
 
 def test_interactive_plot_redraws_when_a_slider_moves():
     def draw(ax, k, kind):
