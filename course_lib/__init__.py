@@ -1,15 +1,21 @@
 """course_lib: the shared code behind the *Deep Learning, Hands-On* notebooks.
 
-Layout (the folder tells you what a module may import):
+Layout, lowest layer first (a module imports only from its own layer or lower ones;
+tests/test_import_layers.py enforces it):
 
-- ``course_lib.scratch``   from-scratch implementations, NumPy and the standard library only;
-- ``course_lib.torch_ref`` PyTorch reference models;
-- ``course_lib.env``       :func:`setup`: seeding, threads, plotting defaults, device choice;
-- ``course_lib.data``      offline, checksummed datasets;
-- ``course_lib.checks``    numeric gradients and scratch-vs-torch comparisons;
-- ``course_lib.exercises`` automatic checks for the exercises;
-- ``course_lib.training``  a small training loop with a progress bar and live plot;
-- ``course_lib.plots``, ``course_lib.widgets``: pictures and controls reused by the chapters.
+0. ``course_lib.scratch``   from-scratch implementations, NumPy and the standard library only
+   (its docstring lists each module with the chapter that teaches it);
+1. ``course_lib.env``       :func:`setup`: seeding, threads, plotting defaults, device choice;
+   ``course_lib.data``      offline, checksummed datasets;
+   ``course_lib.checks``    numeric gradients and scratch-vs-torch comparisons;
+   ``course_lib.show``      :func:`show_source`;
+2. ``course_lib.training``  the training loops (``fit`` by epochs, ``fit_steps``/``run_steps``
+   by steps) and the device rule;
+3. ``course_lib.torch_ref`` PyTorch reference models;
+4. ``course_lib.plots``, ``course_lib.widgets``, ``course_lib.autograd_graph``: pictures and
+   controls reused by the chapters;
+5. ``course_lib.exercises`` automatic checks for the exercises;
+6. ``course_lib.student_edition`` the notebooks without solutions.
 
 ``import course_lib`` itself is cheap: PyTorch is imported only when a function needs it.
 """
