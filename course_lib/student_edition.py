@@ -10,6 +10,10 @@ class) it defines keeps its signature and docstring, and its body becomes
 
 so the check in the next cell reports "not done yet" instead of crashing. Assignments
 become ``name = None  # YOUR CODE HERE``; imports are kept; anything else is dropped.
+
+A *markdown* cell tagged ``solution`` holds the model answer to a predict-or-explain
+question; the student edition replaces it with an empty answer box (:data:`ANSWER_BOX`).
+
 Outputs are stripped and the stub cells are shown expanded, tagged ``exercise``.
 """
 
@@ -25,6 +29,7 @@ from pathlib import Path
 SOLUTION_TAG = "solution"
 STUB_TAG = "exercise"
 STUB_BODY = "# YOUR CODE HERE\nraise NotImplementedError"
+ANSWER_BOX = "**Your answer.** *(double-click to write your prediction and explanation here)*"
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -89,9 +94,13 @@ def student_notebook(nb: dict) -> dict:
             cell["outputs"] = []
             cell["execution_count"] = None
         tags = cell.get("metadata", {}).get("tags", [])
-        if SOLUTION_TAG in tags and cell.get("cell_type") == "code":
-            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            cell["source"] = stub_source(src)
+        if SOLUTION_TAG in tags and cell.get("cell_type") in ("code", "markdown"):
+            if cell["cell_type"] == "code":
+                src = cell["source"] if isinstance(cell["source"], str) \
+                    else "".join(cell["source"])
+                cell["source"] = stub_source(src)
+            else:
+                cell["source"] = ANSWER_BOX
             meta = cell["metadata"]
             meta["tags"] = [STUB_TAG if t == SOLUTION_TAG else t for t in tags]
             meta.get("jupyter", {}).pop("source_hidden", None)

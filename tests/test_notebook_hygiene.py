@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHECK_CALL = re.compile(r"\bcheck_\w+\(")
+QUESTION = re.compile(r"\*\*(Predict and explain|Experiment)\.\*\*")
 
 
 def _load(path):
@@ -56,15 +57,24 @@ class TestNotebook:
                     if c["cell_type"] == "markdown" and _src(c).startswith("## ")]
         assert "## Exercises" in headings and "## Summary" in headings
         solutions = [i for i, c in enumerate(cells) if "solution" in c["metadata"].get("tags", [])]
+        code = [i for i in solutions if cells[i]["cell_type"] == "code"]
         minimum = 1 if path.name.startswith("00") else 3
-        assert len(solutions) >= minimum, f"{len(solutions)} exercises, need {minimum}"
+        assert len(code) >= minimum, f"{len(code)} exercises with checks, need {minimum}"
         for i in solutions:
-            assert cells[i]["cell_type"] == "code"
+            assert cells[i]["cell_type"] in ("code", "markdown")
             assert cells[i]["metadata"].get("jupyter", {}).get("source_hidden") is True, (
                 f"solution cell {i} must be collapsed (jupyter.source_hidden)")
+        for i in code:
             nxt = cells[i + 1]
             assert nxt["cell_type"] == "code" and CHECK_CALL.search(_src(nxt)), (
                 f"solution cell {i} must be followed by a cell calling a check_* function")
+        for i in sorted(set(solutions) - set(code)):   # model answers to predict/explain
+            assert _src(cells[i]).startswith("**Model answer.**"), (
+                f"markdown solution cell {i} must start with '**Model answer.**'")
+            assert any(c["cell_type"] == "markdown" and QUESTION.match(_src(c))
+                       for c in cells[max(0, i - 3):i]), (
+                f"model answer {i} must follow its question ('**Predict and explain.**' or "
+                f"'**Experiment.**') within three cells")
 
     def test_listed_in_readme_and_welcome(self, path):
         readme = (ROOT / "README.md").read_text(encoding="utf-8")

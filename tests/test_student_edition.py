@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.student_edition import main, stub_source, student_notebook, write_student_edition
+from course_lib.student_edition import (
+    ANSWER_BOX,
+    main,
+    stub_source,
+    student_notebook,
+    write_student_edition,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -55,6 +61,21 @@ def test_student_notebook_strips_outputs_and_tags():
     assert nb["cells"][0]["outputs"]  # the original is untouched
 
 
+def test_model_answers_become_empty_answer_boxes():
+    answer = "**Model answer.** The loss diverges, because the step exceeds 2/L."
+    nb = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "**Predict and explain.** Why?"},
+        {"cell_type": "markdown",
+         "metadata": {"tags": ["solution"], "jupyter": {"source_hidden": True}},
+         "source": answer},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = student_notebook(nb)
+    assert out["cells"][0] == nb["cells"][0]
+    assert out["cells"][1]["source"] == ANSWER_BOX and "diverges" not in ANSWER_BOX
+    assert out["cells"][1]["metadata"] == {"tags": ["exercise"]}
+    assert nb["cells"][1]["source"] == answer      # the original is untouched
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_solution_code_in_student_edition(path, tmp_path):
     write_student_edition(tmp_path, ROOT / "notebooks")
@@ -66,6 +87,9 @@ def test_no_solution_code_in_student_edition(path, tmp_path):
             assert _source(before) == _source(after)
             continue
         assert "solution" not in after["metadata"]["tags"]
+        if before["cell_type"] == "markdown":              # a model answer: an empty box
+            assert _source(after) == ANSWER_BOX
+            continue
         for node in ast.walk(ast.parse(_source(after))):
             if isinstance(node, ast.FunctionDef):
                 body = node.body[1:] if ast.get_docstring(node) else node.body
