@@ -60,3 +60,40 @@ def test_bad_arguments():
         net(torch.zeros(2, 28, 28))
     with pytest.raises(TypeError, match="torch.Tensor"):
         net.feature_maps([[0.0]])
+
+
+def _notebook_lenet():
+    """The LeNet class that chapter 08 writes out, executed from the notebook's own cell."""
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "08_cnn_basics.ipynb"
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells
+             if c.cell_type == "code" and c.source.startswith("class LeNet(nn.Module):")]
+    assert len(cells) == 1, "chapter 08 must define `class LeNet(nn.Module)` in one cell"
+    namespace = {"nn": nn, "torch": torch}
+    exec(cells[0], namespace)
+    return namespace["LeNet"]
+
+
+def test_chapter_08_lenet_is_the_same_architecture():
+    LeNet = _notebook_lenet()
+    torch.manual_seed(0)
+    ours, reference = LeNet(), LeNet5()
+    # the same layers in the same order, with the same settings
+    assert [repr(m) for m in ours.modules()][1:] == [repr(m) for m in reference.modules()][1:]
+    shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+    assert sum(p.numel() for p in ours.parameters()) == 61_706
+    # identical outputs once the weights are copied (both ways)
+    x = torch.randn(5, 1, 28, 28)
+    reference.load_state_dict(ours.state_dict())
+    with torch.no_grad():
+        assert torch.equal(ours(x), reference(x))
+    torch.manual_seed(1)
+    other = LeNet5()
+    ours.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        assert torch.equal(ours(x), other(x))
+    assert LeNet(n_classes=3)(x).shape == (5, 3)
