@@ -110,3 +110,42 @@ def test_sampling_is_seeded_and_temperature_sharpens(vocab):
     assert p_cold.max() > p1.max() and int(p_cold.argmax()) == int(p1.argmax())
     greedy = C.sample(m, vocab, "abc", 1, temperature=1e-4, seed=0)
     assert greedy[-1] == vocab.chars[int(p1.argmax())]
+
+
+def _notebook_class(name: str, class_name: str):
+    """Exec the cell of notebooks/``name`` that defines ``class_name`` and return the class."""
+    from pathlib import Path
+
+    import nbformat
+    from torch import nn
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / name
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells
+             if c.cell_type == "code" and f"class {class_name}(nn.Module)" in c.source]
+    assert len(cells) == 1, f"{name}: expected one cell defining {class_name}, found {len(cells)}"
+    namespace = {"torch": torch, "nn": nn, "F": torch.nn.functional}
+    exec(cells[0], namespace)
+    return namespace[class_name]
+
+
+def test_chapter_10_model_is_the_library_char_rnn(vocab):
+    """Chapter 10 writes its character model itself; it must be CharRNN's architecture."""
+    NotebookModel = _notebook_class("10_rnn.ipynb", "CharRNNModel")
+    torch.manual_seed(0)
+    ours = NotebookModel(vocab.size, embed_dim=6, hidden_size=9)
+    ref = C.CharRNN(vocab.size, hidden_size=9, embed_dim=6)
+    shapes = {k: tuple(p.shape) for k, p in ours.named_parameters()}
+    assert shapes == {k: tuple(p.shape) for k, p in ref.named_parameters()}
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())
+    ref.load_state_dict(ours.state_dict())
+    ids = torch.as_tensor(vocab.encode(TEXT[:40])).view(4, 10)
+    with torch.no_grad():
+        l1, s1 = ours(ids)
+        l2, s2 = ref(ids)
+        assert torch.equal(l1, l2) and torch.equal(s1, s2)
+        # the carried state works the same way
+        assert torch.equal(ours(ids, s1)[0], ref(ids, s2)[0])
+    # it trains with the course's loop like CharRNN does
+    log = C.fit_char_model(ours, vocab.encode(TEXT), steps=3, batch_size=4, seq_len=8,
+                           progress=False)
+    assert len(log.loss) == 3
