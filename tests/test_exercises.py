@@ -119,3 +119,61 @@ def test_random_shape_covers_its_range(max_ndim, max_size):
     assert all(type(n) is int for s in shapes for n in s)
     again = np.random.default_rng(0)
     assert [random_shape(again, max_ndim, max_size) for _ in range(300)] == shapes
+
+
+# ---- chapter 03: Bayes' rule in log space -------------------------------------------------
+
+def _lse_last(x):
+    m = np.max(x, axis=-1, keepdims=True)
+    return m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))
+
+
+def test_ch03_log_posterior_passes_a_correct_function(capsys):
+    from course_lib.exercises import ch03
+
+    def log_posterior(log_prior, log_lik):
+        joint = log_prior + log_lik
+        return joint - _lse_last(joint)
+
+    assert ch03.check_log_posterior(log_posterior, strict=False)
+    assert ch03.check_log_posterior(
+        lambda lp, ll: torch.log_softmax(torch.as_tensor(lp + ll), dim=-1), strict=False)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda lp, ll: ll - _lse_last(ll),                       # forgets the prior
+    lambda lp, ll: lp + ll,                                  # forgets to normalise
+    lambda lp, ll: lp + ll - np.log(np.sum(np.exp(lp + ll), axis=-1, keepdims=True)),  # naive
+    lambda lp, ll: lp + ll - _lse_last(lp + ll)[..., 0],     # normalises along the wrong axis
+], ids=["no prior", "not normalised", "naive exp", "wrong broadcast"])
+def test_ch03_log_posterior_fails_wrong_functions(wrong, capsys):
+    from course_lib.exercises import ch03
+
+    with np.errstate(all="ignore"):
+        v = ch03.check_log_posterior(wrong, strict=False)
+    assert not v and v.message.startswith("❌"), v.message
+
+
+# ------------------------------------------------------------ chapter 00: the course's mechanics
+
+def test_ch00_accuracy_check_passes_the_solution_and_fails_wrong_axis(capsys):
+    from course_lib.exercises import ch00
+
+    assert ch00.check_accuracy(lambda s, y: float(np.mean(np.argmax(s, axis=1) == y)))
+    wrong = ch00.check_accuracy(lambda s, y: float(np.mean(np.argmax(s, axis=0) == y)))
+    assert not wrong and "argmax(axis=1)" in wrong.message        # the hint is shown
+    assert not ch00.check_accuracy(lambda s, y: float(np.sum(np.argmax(s, axis=1) == y)))
+
+
+def test_ch00_class_probabilities_check_passes_the_solution_and_fails_naive_softmax(capsys):
+    from course_lib.exercises import ch00
+    from course_lib.scratch.functional import softmax
+
+    assert ch00.check_class_probabilities(lambda z: softmax(z, axis=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = ch00.check_class_probabilities(
+            lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
+    assert not naive and "NaN or inf" in naive.message
+    assert "course_lib.scratch.functional" in naive.message        # the hint says where to look
+    assert not ch00.check_class_probabilities(lambda z: softmax(z, axis=0))
+    assert not ch00.check_class_probabilities(lambda z: np.exp(z))

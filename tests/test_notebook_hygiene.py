@@ -68,7 +68,10 @@ class TestNotebook:
             nxt = cells[i + 1]
             assert nxt["cell_type"] == "code" and CHECK_CALL.search(_src(nxt)), (
                 f"solution cell {i} must be followed by a cell calling a check_* function")
-        for i in sorted(set(solutions) - set(code)):   # model answers to predict/explain
+        answers = sorted(set(solutions) - set(code))
+        if not path.name.startswith("00"):
+            assert answers, "from chapter 01 on: a predict/explain question with a model answer"
+        for i in answers:                                   # model answers to predict/explain
             assert _src(cells[i]).startswith("**Model answer.**"), (
                 f"markdown solution cell {i} must start with '**Model answer.**'")
             assert any(c["cell_type"] == "markdown" and QUESTION.match(_src(c))

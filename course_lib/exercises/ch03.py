@@ -1,8 +1,8 @@
 """Checks for the exercises of chapter 03 (Probability and information).
 
 Each check runs the learner's function on seeded random inputs, including the extreme
-logits (around ±1000) and the zero probabilities where a naive formula breaks, and compares
-it with the references in :mod:`course_lib.scratch.functional` and
+logits and log-likelihoods (around ±1000) and the zero probabilities where a naive formula
+breaks, and compares it with the references in :mod:`course_lib.scratch.functional` and
 :mod:`course_lib.scratch.information`.
 """
 
@@ -96,3 +96,23 @@ def check_cross_entropy_from_logits(fn, *, strict: bool | None = None) -> Verdic
         rtol=1e-9, atol=1e-9,
         hint="log softmax(z) = z - logsumexp(z) over axis 1 (with the max subtracted); "
              "pick column y_i of row i with [np.arange(N), y], negate and average")
+
+
+def _bayes_inputs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    shape = random_shape(rng, max_ndim=2, max_size=4) + (int(rng.integers(2, 6)),)   # (..., K)
+    log_prior = log_softmax(rng.normal(size=shape))            # a proper prior over K hypotheses
+    # log-likelihoods of a whole data set: often around -1000, where exp underflows to 0
+    offset = [0.0, -1000.0][int(rng.integers(0, 2))]
+    log_lik = offset + rng.normal(size=shape) * [1.0, 30.0][int(rng.integers(0, 2))]
+    return log_prior, log_lik
+
+
+def check_log_posterior(fn, *, strict: bool | None = None) -> Verdict:
+    """Check ``fn(log_prior, log_lik) -> array``: Bayes' rule in log space over the last
+    axis, log p(h | D) = log p(h) + log p(D | h) - log Σ_h' p(h') p(D | h'), for arrays of
+    shape (..., K) with log-likelihoods around -1000 (where exp underflows)."""
+    return check_function(
+        fn, lambda lp, ll: log_softmax(lp + ll, axis=-1), _bayes_inputs, strict=strict,
+        name="log posterior (Bayes' rule)", trials=8, rtol=1e-9, atol=1e-9,
+        hint="add log prior and log-likelihood, then subtract their log-sum-exp over the last "
+             "axis (with the max subtracted, keepdims=True) so the posterior sums to 1")

@@ -21,7 +21,7 @@ from course_lib.scratch.autograd import Value
 from course_lib.scratch.gradcheck import numeric_vjp
 
 __all__ = ["check_linear_backward", "check_elu_backward", "check_softmax_cross_entropy",
-           "check_value_sin", "check_elm_output_weights"]
+           "check_value_sin", "check_elm_output_weights", "check_mlp_module"]
 
 
 def _dout(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -188,3 +188,130 @@ def check_elm_output_weights(fn, *, strict: bool | None = None) -> Verdict:
         rtol=1e-7, atol=1e-9, strict=strict,
         hint="set the gradient 2Hᵀ(Hβ − Y) + 2λβ to zero: (HᵀH + λI) β = HᵀY; "
              "use np.linalg.solve, not an inverse")
+
+
+# ------------------------------------------------------------- 6. an MLP as an nn.Module
+
+def _mlp_module_inputs(rng: np.random.Generator):
+    """Layer widths with no two neighbours equal (so no weight matrix is square), a batch
+    x (N, d_in), labels y (N,) and the seed of the reference weights."""
+    n_hidden = int(rng.integers(1, 3))                      # one or two hidden layers
+    sizes = [3, 3]
+    while any(a == b for a, b in zip(sizes[:-1], sizes[1:], strict=True)):
+        sizes = [int(rng.integers(3, 9)), *(int(h) for h in rng.integers(4, 13, size=n_hidden)),
+                 int(rng.integers(2, 7))]
+    N = int(rng.integers(2, 7))
+    return sizes, rng.normal(size=(N, sizes[0])), rng.integers(0, sizes[-1], size=N), \
+        int(rng.integers(0, 2**31 - 1))
+
+
+def _run_mlp_module(factory):
+    """The check's protocol for ``factory(sizes) -> nn.Module``: build the module, check the
+    output shape and the parameter count, copy the weights of the reference MLP (seeded
+    with ``seed``) into it in the order of ``parameters()``, and return its outputs on ``x``
+    and the cross-entropy before and after one SGD step (lr 0.5). A problem found before the
+    outputs can be compared is returned as a sentence."""
+    def run(sizes, x, y, seed):
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        from course_lib.env import seeded
+        from course_lib.torch_ref.mlp import MLP
+
+        ref = MLP(sizes, "relu", seed=seed).double()
+        with seeded(seed):                                 # leave the global generator alone
+            model = factory(list(sizes))
+        if not isinstance(model, nn.Module):
+            return (f"{getattr(factory, '__name__', 'factory')}({sizes}) must give an "
+                    f"nn.Module, got {type(model).__name__}")
+        if type(model).forward is nn.Module.forward:
+            return (f"{type(model).__name__} has no forward method: define "
+                    f"def forward(self, x) inside the class")
+        params = list(model.parameters())
+        x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
+        with torch.no_grad():                              # the module's own dtype, float32 usually
+            out = model(x_t.to(params[0].dtype if params else torch.float32))
+        if not isinstance(out, torch.Tensor):
+            return f"forward must return a tensor of logits, got {type(out).__name__}"
+        if tuple(out.shape) != (len(x), sizes[-1]):
+            return (f"wrong output shape: for sizes {sizes} and x of shape {x.shape}, expected "
+                    f"logits of shape {(len(x), sizes[-1])}, got {tuple(out.shape)}")
+        ref_params = list(ref.parameters())
+        n, n_ref = sum(p.numel() for p in params), sum(p.numel() for p in ref_params)
+        if n != n_ref:
+            if n == n_ref - sum(sizes[1:]):
+                return (f"{n} parameters, expected {n_ref}: the layers have no bias "
+                        f"(nn.Linear adds one unless bias=False)")
+            return (f"{n} parameters, expected {n_ref} = sum of (a + 1)·b over neighbouring "
+                    f"widths a, b of sizes {sizes}: check the layer sizes, and that every "
+                    f"layer is registered (an attribute of self or in an nn.ModuleList, not "
+                    f"in a Python list)")
+        shapes = [tuple(p.shape) for p in params]
+        ref_shapes = [tuple(p.shape) for p in ref_params]
+        if len(shapes) != len(ref_shapes) or any(
+                s not in (r, r[::-1]) for s, r in zip(shapes, ref_shapes, strict=True)):
+            return (f"parameter shapes {shapes} in the order of parameters(), expected "
+                    f"{ref_shapes}: each layer's weight (out, in), then its bias, layer by "
+                    f"layer from input to output")
+        model = model.double()
+        params = list(model.parameters())
+        with torch.no_grad():
+            for p, r in zip(params, ref_params, strict=True):
+                p.copy_(r if tuple(p.shape) == tuple(r.shape) else r.T)
+        out = model(x_t)
+        loss_0 = F.cross_entropy(out, y_t)
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        opt.zero_grad()
+        loss_0.backward()
+        opt.step()
+        with torch.no_grad():
+            loss_1 = F.cross_entropy(model(x_t), y_t)
+        return out.detach().numpy(), np.array([loss_0.item(), loss_1.item()])
+    return run
+
+
+def _mlp_module_compare(got, expected, args):
+    if isinstance(got, str):
+        return got
+    out, losses_ = got
+    out_ref, losses_ref = expected
+    if not np.allclose(out, out_ref, rtol=1e-10, atol=1e-12):
+        i = np.unravel_index(np.argmax(np.abs(out - out_ref)), out.shape)
+        return (f"with the reference's weights copied in, the logits differ at "
+                f"{tuple(int(k) for k in i)}: expected {out_ref[i]:.6g}, got {out[i]:.6g}")
+    if not np.allclose(losses_, losses_ref, rtol=1e-10, atol=1e-12):
+        return (f"the same logits, but after one SGD step the loss is {losses_[1]:.8g} instead "
+                f"of {losses_ref[1]:.8g}: does every parameter take part in forward and "
+                f"receive a gradient?")
+    return None
+
+
+def check_mlp_module(factory, *, strict: bool | None = None) -> Verdict:
+    """Check ``factory(sizes) -> nn.Module`` (a class such as ``MyMLP`` or a function): an MLP
+    ``Linear → ReLU → ... → Linear`` for widths ``sizes = [d_in, h_1, ..., d_out]``, mapping
+    x (N, d_in) to logits (N, d_out), with a bias in every layer.
+
+    The contract: on a few random ``sizes`` (one or two hidden layers) the check builds the
+    module, converts it to float64, and checks the output shape and the number of
+    parameters, Σ (a + 1)·b over neighbouring widths. It then copies the weights of the
+    reference :class:`course_lib.torch_ref.mlp.MLP` into the module by the order of
+    ``parameters()``: each layer's weight (out, in), then its bias, from input to output
+    (the order ``nn.Linear`` layers created in that order give; a weight stored as
+    (in, out) for ``x @ W`` is copied transposed; no weight matrix is square, so this is
+    never ambiguous). With those weights the logits and the cross-entropy before and after
+    one SGD step must agree with the reference to 1e-10. So the check does not depend on how
+    the module initialises its weights, only on what it computes with them.
+    """
+    name = "an MLP as an nn.Module"
+    if not callable(factory):
+        return check_function(factory, _run_mlp_module(None), _mlp_module_inputs, name=name,
+                              strict=strict)
+    from course_lib.torch_ref.mlp import MLP
+
+    return check_function(
+        _run_mlp_module(factory), _run_mlp_module(lambda sizes: MLP(sizes, "relu")),
+        _mlp_module_inputs, name=name, trials=4, compare=_mlp_module_compare, strict=strict,
+        hint="in __init__ (after super().__init__()) create nn.Linear(a, b) for each pair of "
+             "neighbouring widths, kept in an nn.ModuleList; forward applies them in order "
+             "with torch.relu between them, not after the last")
