@@ -31,6 +31,13 @@ class TestNotebook:
         assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), path.name
         nbformat.validate(nbformat.read(path, as_version=4))
 
+    def test_no_control_characters(self, path):
+        # "\approx" or "\frac" written in a normal Python string become \a or \f: the
+        # formula then breaks in MathJax
+        for i, cell in enumerate(_load(path)["cells"]):
+            bad = sorted({repr(ch) for ch in _src(cell) if ord(ch) < 32 and ch not in "\n"})
+            assert not bad, f"cell {i} holds control characters {bad}"
+
     def test_outputs_stripped(self, path):
         for i, cell in enumerate(_load(path)["cells"]):
             if cell["cell_type"] == "code":
