@@ -35,6 +35,8 @@ text                10    character vocabularies, n-gram baselines, perplexity
 lstm                11    the LSTM cell and layer, forward and backward
 gru                 11    the GRU cell and layer, forward and backward
 word2vec            11    skip-gram with negative sampling
+attention           12    attention (masks, backward), multi-head, positions, a Transformer block
+bpe                 12    byte-pair encoding: pre-tokenisation, learned merges, encode/decode
 cluster             13    k-means(++) and agglomerative clustering
 pca                 13    PCA and the linear autoencoder
 metrics             13    ROC curves and AUC, principal angles
