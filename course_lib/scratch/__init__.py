@@ -43,5 +43,6 @@ metrics             13    ROC curves and AUC, principal angles
 upsample            13    unpooling and transposed convolution
 vae                 14    the VAE's Gaussian KL, reparameterisation and ELBO
 gan                 14    the GAN value function, losses and optimal discriminator
+hopfield            15    Hopfield networks (Hebb, energy, recall, capacity), the modern update
 ==================  ====  ==================================================================
 """
