@@ -44,5 +44,7 @@ upsample            13    unpooling and transposed convolution
 vae                 14    the VAE's Gaussian KL, reparameterisation and ELBO
 gan                 14    the GAN value function, losses and optimal discriminator
 hopfield            15    Hopfield networks (Hebb, energy, recall, capacity), the modern update
+rbm                 15    restricted Boltzmann machines: CD-k, PCD, pseudo-likelihood, exact
+                          enumeration of tiny models, deep belief networks
 ==================  ====  ==================================================================
 """
