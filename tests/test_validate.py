@@ -10,6 +10,7 @@ from course_lib.scratch.validate import (
     as_matrix,
     as_rng,
     check_finite,
+    check_fraction,
     check_gate_weights,
     check_grad_shape,
     check_int,
@@ -54,6 +55,11 @@ def test_scalar_checks():
         check_positive(-1, "f", "lr")
     with pytest.raises(ValueError, match="finite"):
         check_positive(float("inf"), "f", "lr")
+    assert check_fraction(0, "f", "p") == 0.0 and check_fraction(1, "f", "p") == 1.0
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got 1.5"):
+        check_fraction(1.5, "f", "p")
+    with pytest.raises(ValueError, match="p must be finite and >= 0"):
+        check_fraction(-0.1, "f", "p")
     with pytest.raises(ValueError, match="NaN or inf"):
         check_finite(np.array([1.0, np.nan]), "f", "x")
     with pytest.raises(ValueError, match=r"same shape, got \(2,\) and \(3,\)"):

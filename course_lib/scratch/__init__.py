@@ -46,5 +46,6 @@ gan                 14    the GAN value function, losses and optimal discriminat
 hopfield            15    Hopfield networks (Hebb, energy, recall, capacity), the modern update
 rbm                 15    restricted Boltzmann machines: CD-k, PCD, pseudo-likelihood, exact
                           enumeration of tiny models, deep belief networks
+boxes               16    boxes: IoU, GIoU, NMS (greedy, batched, soft), anchors, AP and mAP
 ==================  ====  ==================================================================
 """

@@ -70,6 +70,7 @@ from course_lib.scratch.validate import (
     as_array,
     as_float_array,
     as_rng,
+    check_fraction,
     check_int,
     check_positive,
 )
@@ -297,9 +298,7 @@ def corrupt(pattern, flip_fraction: float, rng) -> np.ndarray:
     """
     where = "corrupt"
     s = _check_pm1(pattern, where, "pattern", ndim=1).copy()
-    f = check_positive(flip_fraction, where, "flip_fraction", allow_zero=True)
-    if f > 1:
-        raise ValueError(f"{where}: flip_fraction must be in [0, 1], got {f}")
+    f = check_fraction(flip_fraction, where, "flip_fraction")
     idx = as_rng(rng, where, "rng").choice(len(s), size=round(f * len(s)), replace=False)
     s[idx] *= -1
     return s

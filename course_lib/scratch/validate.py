@@ -21,6 +21,7 @@ Every module of ``course_lib`` takes its checks from here; none keeps a private 
 ``as_rng``             a Generator, or a seed turned into one
 ``check_int``          an integer in a range
 ``check_positive``     a finite real number > 0 (or >= 0)
+``check_fraction``     a real number in [0, 1] (a probability, an IoU, a threshold)
 ``check_finite``       no NaN or inf
 =====================  ============================================================
 """
@@ -230,6 +231,14 @@ def check_positive(value, where: str, name: str, *, allow_zero: bool = False) ->
     if not ok or not np.isfinite(value):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{where}: {name} must be finite and {bound}, got {value}")
+    return value
+
+
+def check_fraction(value, where: str, name: str) -> float:
+    """Check that ``value`` is a real number in [0, 1] (a probability, a fraction, an IoU)."""
+    value = check_positive(value, where, name, allow_zero=True)
+    if value > 1:
+        raise ValueError(f"{where}: {name} must be in [0, 1], got {value}")
     return value
 
 
