@@ -7,6 +7,7 @@ is ever downloaded.  Small tables and the 8x8 digits come from scikit-learn's bu
     from course_lib.data import load_mnist5k, make_loaders
     ds = load_mnist5k(seed=0)            # Dataset with X_train / X_val / X_test ...
     train, val, test = make_loaders(ds, batch_size=64, add_channel=True)
+    scenes = make_digit_scenes(500, split="train")   # digits on a 64x64 canvas, with boxes
 
 This module imports only NumPy and the standard library at import time; PyTorch is imported
 inside :func:`to_tensors` and :func:`make_loaders`, scikit-learn inside the loaders using it.
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from course_lib.scratch.validate import check_int
+from course_lib.scratch.validate import check_fraction, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -38,6 +39,7 @@ __all__ = [
     "DATA_DIR",
     "DataError",
     "Dataset",
+    "DigitScenes",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DIR",
     "IMAGES",
@@ -51,6 +53,7 @@ __all__ = [
     "load_pride_and_prejudice",
     "load_sunspots",
     "load_tang_poems",
+    "make_digit_scenes",
     "make_loaders",
     "split_indices",
     "to_tensors",
@@ -356,6 +359,166 @@ def load_image(name: str = "grace_hopper") -> np.ndarray:
         raise ValueError(f"load_image: unknown image {name!r}; known: {', '.join(IMAGES)}")
     img = _load_npz(IMAGES[name])["image"]
     return img.astype(np.float64) / 255.0
+
+
+# ------------------------------------------------------------------------------------------
+# Synthetic detection scenes (chapter 16)
+# ------------------------------------------------------------------------------------------
+_SCENE_SPLITS = ("train", "val", "test")
+_MAX_TRIES = 50      # random positions tried for each digit before it is skipped
+_INK = 0.1           # a pixel > _INK belongs to the digit (defines its tight box)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DigitScenes:
+    """Images of scattered MNIST digits with one box and one label per digit.
+
+    ``images``: float32 ``(n, 1, canvas, canvas)`` in [0, 1].  For scene i, ``boxes[i]`` is
+    float32 ``(k_i, 4)`` in pixel coordinates ``(x1, y1, x2, y2)`` (x to the right, y down)
+    with x2, y2 *exclusive*: the box is the smallest one holding the digit's ink (its pixels
+    > 0.1), which lies in rows y1 .. y2 - 1 and columns x1 .. x2 - 1, i.e. in
+    ``images[i, 0, y1:y2, x1:x2]``; the width is x2 - x1 pixels, as for the continuous xyxy
+    boxes of :mod:`course_lib.scratch.boxes`.
+    ``labels[i]`` is int64 ``(k_i,)`` in 0..9, row j labelling ``boxes[i][j]``.
+    """
+
+    images: np.ndarray
+    boxes: list[np.ndarray]
+    labels: list[np.ndarray]
+    canvas: int
+    split: str
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        n_obj = sum(len(lab) for lab in self.labels)
+        return (f"DigitScenes(split={self.split!r}, {len(self)} scenes of "
+                f"{self.canvas}x{self.canvas}, {n_obj} digits)")
+
+
+def _check_scales(fn: str, scales: Any, canvas: int) -> tuple[int, int]:
+    if isinstance(scales, str) or not hasattr(scales, "__len__") or len(scales) != 2:
+        raise TypeError(f"{fn}: scales must be a pair of ints (smallest, largest) digit size "
+                        f"in pixels, got {type(scales).__name__} {scales!r}")
+    lo = check_int(scales[0], fn, "scales[0]")
+    hi = check_int(scales[1], fn, "scales[1]")
+    if not 4 < lo <= hi <= canvas:
+        raise ValueError(f"{fn}: scales must satisfy 4 < scales[0] <= scales[1] <= canvas "
+                         f"({canvas}), got {(lo, hi)}")
+    return lo, hi
+
+
+def _nearest_index(src: int, dst: int) -> np.ndarray:
+    """Source row (or column) of each of ``dst`` output pixels for a nearest-neighbour resize
+    from ``src`` pixels: the pixel whose centre is nearest, ``floor((i + 0.5) * src / dst)``.
+    ``src == dst`` gives the identity."""
+    return np.minimum(((np.arange(dst) + 0.5) * src / dst).astype(np.int64), src - 1)
+
+
+def _ious_with(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one xyxy ``box`` (4,) with each row of ``boxes`` (m, 4): I / (|A| + |B| - I)."""
+    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = w * h
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / (area + areas - inter)
+
+
+def make_digit_scenes(n_scenes: int, *, split: str = "train", canvas: int = 64,
+                      max_digits: int = 3, min_digits: int = 1,
+                      scales: tuple[int, int] = (12, 24), seed: int = 0,
+                      allow_overlap: float = 0.0) -> DigitScenes:
+    """Synthetic object-detection scenes: MNIST digits scattered on a black canvas.
+
+    The digits come from one part of :func:`load_mnist5k` ``(seed=0)``: ``split="train"``
+    uses ``X_train`` only, ``"val"`` ``X_val`` only and ``"test"`` ``X_test`` only, so a
+    detector trained on training scenes is evaluated on digits it has never seen.
+
+    Each scene starts as a float32 ``canvas x canvas`` array of zeros.  A number of digits k
+    is drawn uniformly from ``[min_digits, max_digits]``; each digit (a random image of the
+    split) is resized by nearest neighbour to a random square size s, drawn uniformly from
+    ``[scales[0], scales[1]]``, and pasted at a random position fully inside the canvas,
+    combined with what is there by ``np.maximum``.  Its box is the tight bounding box of its
+    ink (pixels > 0.1) after resizing and placing, not the whole s x s square.  Up to 50
+    random positions are tried until the new box has IoU <= ``allow_overlap`` with every
+    earlier box of the scene (0, the default, means no two boxes overlap); a digit that finds
+    no such position is skipped, so a crowded scene can hold fewer than ``min_digits`` digits.
+
+    Args:
+        n_scenes: number of scenes, >= 1.
+        split: ``"train"``, ``"val"`` or ``"test"``: the MNIST-5k part the digits come from.
+        canvas: side of the square images in pixels, >= 5.
+        max_digits, min_digits: the range of the number of digits drawn per scene
+            (``0 <= min_digits <= max_digits``, ``max_digits >= 1``).
+        scales: ``(smallest, largest)`` digit size in pixels, ``4 < scales[0] <= scales[1]
+            <= canvas`` (MNIST digits are 28 x 28; ``(28, 28)`` pastes them unchanged).
+        seed: non-negative int; the scenes depend only on ``(seed, split)`` and the other
+            arguments (``np.random.default_rng([seed, split index])``).
+        allow_overlap: largest IoU allowed between two boxes of a scene, in [0, 1].
+
+    Returns:
+        A :class:`DigitScenes`: ``images`` float32 ``(n_scenes, 1, canvas, canvas)`` in
+        [0, 1]; ``boxes`` a list of float32 ``(k_i, 4)`` xyxy boxes in pixels with x2, y2
+        exclusive (``(k_i, 4)`` may be ``(0, 4)`` when ``min_digits=0``); ``labels`` a list of
+        int64 ``(k_i,)`` digit classes in 0..9.
+    """
+    fn = "make_digit_scenes"
+    n_scenes = check_int(n_scenes, fn, "n_scenes", low=1)
+    if not isinstance(split, str):
+        raise TypeError(f"{fn}: split must be a str, one of {', '.join(_SCENE_SPLITS)}, "
+                        f"got {type(split).__name__} {split!r}")
+    if split not in _SCENE_SPLITS:
+        raise ValueError(f"{fn}: split must be one of {', '.join(_SCENE_SPLITS)}, "
+                         f"got {split!r}")
+    canvas = check_int(canvas, fn, "canvas", low=5)
+    max_digits = check_int(max_digits, fn, "max_digits", low=1)
+    min_digits = check_int(min_digits, fn, "min_digits", low=0)
+    if min_digits > max_digits:
+        raise ValueError(f"{fn}: min_digits must be <= max_digits, "
+                         f"got min_digits={min_digits} > max_digits={max_digits}")
+    s_lo, s_hi = _check_scales(fn, scales, canvas)
+    seed = check_int(seed, fn, "seed", low=0)
+    allow_overlap = check_fraction(allow_overlap, fn, "allow_overlap")
+
+    ds = load_mnist5k(seed=0)
+    X, y = getattr(ds, f"X_{split}"), getattr(ds, f"y_{split}")   # (m, 28, 28), (m,)
+    src = X.shape[1]
+    resize = {s: _nearest_index(src, s) for s in range(s_lo, s_hi + 1)}
+    rng = np.random.default_rng([seed, _SCENE_SPLITS.index(split)])
+
+    images = np.zeros((n_scenes, 1, canvas, canvas), dtype=np.float32)
+    all_boxes: list[np.ndarray] = []
+    all_labels: list[np.ndarray] = []
+    for i in range(n_scenes):
+        img = images[i, 0]                                   # (canvas, canvas), a view
+        boxes = np.zeros((0, 4), dtype=np.float32)
+        labels: list[int] = []
+        for _ in range(int(rng.integers(min_digits, max_digits + 1))):
+            j = int(rng.integers(len(X)))
+            s = int(rng.integers(s_lo, s_hi + 1))
+            idx = resize[s]
+            digit = X[j][np.ix_(idx, idx)]                   # (s, s) nearest-neighbour resize
+            rows = np.flatnonzero((digit > _INK).any(axis=1))
+            cols = np.flatnonzero((digit > _INK).any(axis=0))
+            if rows.size == 0:                               # no ink left after shrinking
+                continue
+            # the ink's box inside the s x s square: (x1, y1, x2, y2), x2 and y2 exclusive
+            ink = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float32)
+            for _ in range(_MAX_TRIES):
+                x0, y0 = (int(v) for v in rng.integers(0, canvas - s + 1, size=2))
+                box = ink + np.array([x0, y0, x0, y0], dtype=np.float32)
+                if len(boxes) == 0 or _ious_with(box, boxes).max() <= allow_overlap:
+                    np.maximum(img[y0:y0 + s, x0:x0 + s], digit,
+                               out=img[y0:y0 + s, x0:x0 + s])
+                    boxes = np.concatenate([boxes, box[None]])
+                    labels.append(int(y[j]))
+                    break
+        all_boxes.append(boxes)
+        all_labels.append(np.array(labels, dtype=np.int64))
+    return DigitScenes(images=images, boxes=all_boxes, labels=all_labels, canvas=canvas,
+                       split=split)
 
 
 # ------------------------------------------------------------------------------------------
