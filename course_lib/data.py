@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from course_lib.scratch.boxes import iou
 from course_lib.scratch.validate import check_fraction, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -416,16 +417,6 @@ def _nearest_index(src: int, dst: int) -> np.ndarray:
     return np.minimum(((np.arange(dst) + 0.5) * src / dst).astype(np.int64), src - 1)
 
 
-def _ious_with(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one xyxy ``box`` (4,) with each row of ``boxes`` (m, 4): I / (|A| + |B| - I)."""
-    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = w * h
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / (area + areas - inter)
-
-
 def make_digit_scenes(n_scenes: int, *, split: str = "train", canvas: int = 64,
                       max_digits: int = 3, min_digits: int = 1,
                       scales: tuple[int, int] = (12, 24), seed: int = 0,
@@ -509,7 +500,7 @@ def make_digit_scenes(n_scenes: int, *, split: str = "train", canvas: int = 64,
             for _ in range(_MAX_TRIES):
                 x0, y0 = (int(v) for v in rng.integers(0, canvas - s + 1, size=2))
                 box = ink + np.array([x0, y0, x0, y0], dtype=np.float32)
-                if len(boxes) == 0 or _ious_with(box, boxes).max() <= allow_overlap:
+                if len(boxes) == 0 or iou(box[None], boxes).max() <= allow_overlap:
                     np.maximum(img[y0:y0 + s, x0:x0 + s], digit,
                                out=img[y0:y0 + s, x0:x0 + s])
                     boxes = np.concatenate([boxes, box[None]])
