@@ -9,6 +9,7 @@ from course_lib.scratch.validate import (
     as_images,
     as_matrix,
     as_rng,
+    as_token_ids,
     check_finite,
     check_fraction,
     check_gate_weights,
@@ -178,3 +179,15 @@ def test_check_gate_weights():
         check_gate_weights(Wx, Wh, {"bx": b, "bh": np.zeros(6)}, "ifgo", "f")
     with pytest.raises(ValueError, match="f: Wh contains NaN or inf"):
         check_gate_weights(Wx, np.full((2, 8), np.nan), {"b": b}, "ifgo", "f")
+
+
+def test_as_token_ids():
+    ids = as_token_ids([0, 2, 1], 3, "f")
+    assert ids.dtype == np.int64 and ids.tolist() == [0, 2, 1]
+    with pytest.raises(ValueError,
+                       match=r"f: ids must be in \[0, 2\] \(vocab_size 3\), got values from 0 to 3"):
+        as_token_ids([0, 3], 3, "f")
+    with pytest.raises(ValueError, match="f: train_ids must hold at least 2 ids, got 1"):
+        as_token_ids([1], 3, "f", "train_ids", min_len=2)
+    with pytest.raises(TypeError, match="dtype"):
+        as_token_ids([0.0, 1.0], 3, "f")

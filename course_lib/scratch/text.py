@@ -28,7 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib.scratch.functional import one_hot, softmax
-from course_lib.scratch.validate import as_array, as_float_array, check_int, check_positive
+from course_lib.scratch.validate import (
+    as_array,
+    as_float_array,
+    as_token_ids,
+    check_int,
+    check_positive,
+)
 
 # one_hot lives in functional (chapter 06's ELM uses it too); re-exported for chapter 10.
 __all__ = ["CharVocab", "one_hot", "unigram_log_probs", "bigram_log_probs",
@@ -94,16 +100,6 @@ class CharVocab:
         return "".join(self.chars[i] for i in ids)
 
 
-def _ids(ids, vocab_size: int, where: str, min_len: int = 1) -> np.ndarray:
-    ids = as_array(ids, where, "ids", dtype_kind="iu")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"{where}: ids must be in [0, {vocab_size - 1}] for vocab_size "
-                         f"{vocab_size}, got values from {ids.min()} to {ids.max()}")
-    if ids.size < min_len:
-        raise ValueError(f"{where}: need at least {min_len} ids, got {ids.size}")
-    return ids
-
-
 def unigram_log_probs(ids, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
     """Add-α unigram model: ``log p(w) = log (c(w) + α) − log (n + α V)``.
 
@@ -117,7 +113,7 @@ def unigram_log_probs(ids, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
     """
     where = "unigram_log_probs"
     V = check_int(vocab_size, where, "vocab_size", low=1)
-    ids = _ids(as_array(ids, where, "ids", ndim=1, dtype_kind="iu"), V, where)
+    ids = as_token_ids(ids, V, where)
     alpha = check_positive(alpha, where, "alpha", allow_zero=True)
     counts = np.bincount(ids, minlength=V) + alpha                       # (V,)
     with np.errstate(divide="ignore"):
@@ -141,7 +137,7 @@ def bigram_log_probs(ids, vocab_size: int, alpha: float = 1.0) -> np.ndarray:
     """
     where = "bigram_log_probs"
     V = check_int(vocab_size, where, "vocab_size", low=1)
-    ids = _ids(as_array(ids, where, "ids", ndim=1, dtype_kind="iu"), V, where, min_len=2)
+    ids = as_token_ids(ids, V, where, min_len=2)
     alpha = check_positive(alpha, where, "alpha", allow_zero=True)
     counts = np.bincount(ids[:-1] * V + ids[1:], minlength=V * V).reshape(V, V) + alpha
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -162,7 +158,7 @@ def bigram_token_log_probs(table, ids) -> np.ndarray:
     table = as_array(table, where, "table", ndim=2, dtype_kind="f")
     if table.shape[0] != table.shape[1]:
         raise ValueError(f"{where}: table must be square (V, V), got {table.shape}")
-    ids = _ids(as_array(ids, where, "ids", ndim=1, dtype_kind="iu"), table.shape[0], where,
+    ids = as_token_ids(ids, table.shape[0], where,
                min_len=2)
     return table[ids[:-1], ids[1:]]
 

@@ -15,6 +15,7 @@ Every module of ``course_lib`` takes its checks from here; none keeps a private 
 ``check_grad_shape``   an upstream gradient with the shape of the forward output
 ``check_same_shape``   two arrays of the same shape (prediction and target, p and q)
 ``check_labels``       integer class labels in ``[0, k)``, one per row
+``as_token_ids``       token ids in ``[0, V)`` of a language model, at least a minimum number
 ``check_step_caches``  the cache of a recurrent forward pass: a list of step caches
 ``check_gate_weights`` the weights of a gated recurrent cell (LSTM, GRU), blocks side by side
 ``check_rng``          a ``np.random.Generator``
@@ -240,6 +241,19 @@ def check_fraction(value, where: str, name: str) -> float:
     if value > 1:
         raise ValueError(f"{where}: {name} must be in [0, 1], got {value}")
     return value
+
+
+def as_token_ids(ids, vocab_size: int, where: str, name: str = "ids", *, min_len: int = 1,
+                 ndim: int | None = 1) -> np.ndarray:
+    """Token ids of a vocabulary of ``vocab_size``: an int64 array with values in
+    ``[0, vocab_size)`` and at least ``min_len`` entries (``ndim`` axes; None: any)."""
+    arr = as_array(ids, where, name, ndim=ndim, dtype_kind="iu", allow_empty=min_len == 0)
+    if arr.size < min_len:
+        raise ValueError(f"{where}: {name} must hold at least {min_len} ids, got {arr.size}")
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        raise ValueError(f"{where}: {name} must be in [0, {vocab_size - 1}] (vocab_size "
+                         f"{vocab_size}), got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64, copy=False)
 
 
 def check_same_shape(a: np.ndarray, b: np.ndarray, where: str, name_a: str, name_b: str) -> None:

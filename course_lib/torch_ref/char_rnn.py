@@ -29,7 +29,7 @@ from torch import nn
 
 from course_lib.env import seeded
 from course_lib.scratch.text import CharVocab
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.scratch.validate import as_token_ids, check_int, check_positive
 from course_lib.training import eval_mode, model_device, optimizer_step, run_steps
 
 __all__ = ["CELLS", "CharRNN", "TrainLog", "fit_char_model", "token_log_probs", "sample",
@@ -95,16 +95,6 @@ def detach_state(state):
     return state.detach()
 
 
-def _ids_tensor(ids, where: str, vocab_size: int, min_len: int = 2) -> torch.Tensor:
-    arr = as_array(ids, where, "ids", ndim=1, dtype_kind="iu")
-    if arr.size < min_len:
-        raise ValueError(f"{where}: need at least {min_len} ids, got {arr.size}")
-    if arr.min() < 0 or arr.max() >= vocab_size:
-        raise ValueError(f"{where}: ids must be in [0, {vocab_size - 1}], "
-                         f"got {arr.min()}..{arr.max()}")
-    return torch.as_tensor(arr.astype(np.int64))
-
-
 def _streams(ids: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Inputs and targets as ``batch_size`` contiguous streams: X, Y (B, L), Y = X shifted by
     one; the text is padded with id 0 at the end; returns the number m of real targets.
@@ -155,7 +145,8 @@ def fit_char_model(model: CharRNN, train_ids, *, steps: int, batch_size: int = 3
     seq_len = check_int(seq_len, where, "seq_len", low=1)
     lr = check_positive(lr, where, "lr")
     max_norm = math.inf if clip is None else check_positive(clip, where, "clip")
-    X, Y, _ = _streams(_ids_tensor(train_ids, where, model.vocab_size), batch_size)
+    ids = as_token_ids(train_ids, model.vocab_size, where, "train_ids", min_len=2)   # (n,)
+    X, Y, _ = _streams(torch.as_tensor(ids), batch_size)
     if X.shape[1] < seq_len:
         raise ValueError(f"{where}: each of the {batch_size} streams has {X.shape[1]} "
                          f"characters, fewer than seq_len={seq_len}; use less batch or seq_len")
@@ -202,7 +193,8 @@ def token_log_probs(model: CharRNN, ids, *, batch_size: int = 32,
     batch_size = check_int(batch_size, where, "batch_size", low=1)
     seq_len = check_int(seq_len, where, "seq_len", low=1)
     device = model_device(model)
-    X, Y, m = _streams(_ids_tensor(ids, where, model.vocab_size), batch_size)
+    ids = as_token_ids(ids, model.vocab_size, where, min_len=2)                      # (n,)
+    X, Y, m = _streams(torch.as_tensor(ids), batch_size)
     out, state = [], None
     with eval_mode(model):
         for start in range(0, X.shape[1], seq_len):

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.env import seeded
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.scratch.validate import as_token_ids, check_int, check_positive
 from course_lib.training import eval_mode, model_device
 
 __all__ = ["GPTConfig", "KVCache", "CausalSelfAttention", "Block", "GPT", "BigramLM",
@@ -323,11 +323,7 @@ def _prompt(model, prompt_ids, where: str) -> np.ndarray:
     if not isinstance(model, nn.Module) or not hasattr(model, "vocab_size"):
         raise TypeError(f"{where}: model must be a language model (an nn.Module with a "
                         f"vocab_size, such as GPT or BigramLM), got {type(model).__name__}")
-    arr = as_array(prompt_ids, where, "prompt_ids", ndim=1, dtype_kind="iu")
-    if arr.min() < 0 or arr.max() >= model.vocab_size:
-        raise ValueError(f"{where}: prompt_ids must be in [0, {model.vocab_size - 1}], "
-                         f"got {arr.min()}..{arr.max()}")
-    return arr.astype(np.int64)
+    return as_token_ids(prompt_ids, model.vocab_size, where, "prompt_ids")
 
 
 def _check_sampling(temperature, top_k, V: int, where: str) -> tuple[float, int | None]:

@@ -32,7 +32,7 @@ from torch import nn
 
 from course_lib.env import seeded
 from course_lib.scratch.optim import warmup_cosine
-from course_lib.scratch.validate import as_array, check_int, check_positive
+from course_lib.scratch.validate import as_token_ids, check_int, check_positive
 from course_lib.training import eval_mode, model_device, optimizer_step, run_steps, to_device
 
 __all__ = ["LMTrainLog", "fit_lm", "lm_log_probs"]
@@ -49,15 +49,6 @@ def _check_model(model, where: str, context: int) -> int:
         raise ValueError(f"{where}: context={context} is longer than the model's context of "
                          f"{own} positions")
     return model.vocab_size
-
-
-def _ids(ids, where: str, name: str, V: int, min_len: int) -> torch.Tensor:
-    arr = as_array(ids, where, name, ndim=1, dtype_kind="iu")
-    if arr.size < min_len:
-        raise ValueError(f"{where}: {name} must hold at least {min_len} ids, got {arr.size}")
-    if arr.min() < 0 or arr.max() >= V:
-        raise ValueError(f"{where}: {name} must be in [0, {V - 1}], got {arr.min()}..{arr.max()}")
-    return torch.as_tensor(arr.astype(np.int64))                   # on the CPU
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
@@ -136,9 +127,9 @@ def fit_lm(model: nn.Module, train_ids, *, steps: int, batch_size: int = 32, con
     warmup = check_int(warmup, where, "warmup", low=0, high=steps - 1)
     seed = check_int(seed, where, "seed", low=0)
     V = _check_model(model, where, context)
-    ids = _ids(train_ids, where, "train_ids", V, min_len=context + 1)
+    ids = torch.as_tensor(as_token_ids(train_ids, V, where, "train_ids", min_len=context + 1))
     if eval_ids is not None:
-        _ids(eval_ids, where, "eval_ids", V, min_len=2)
+        as_token_ids(eval_ids, V, where, "eval_ids", min_len=2)
         eval_every = steps if eval_every is None else check_int(eval_every, where,
                                                                 "eval_every", low=1)
     elif eval_every is not None:
@@ -203,7 +194,7 @@ def lm_log_probs(model: nn.Module, ids, *, context: int = 64, batch_size: int = 
     context = check_int(context, where, "context", low=1)
     batch_size = check_int(batch_size, where, "batch_size", low=1)
     V = _check_model(model, where, context)
-    ids = _ids(ids, where, "ids", V, min_len=2)
+    ids = torch.as_tensor(as_token_ids(ids, V, where, min_len=2))
     m = len(ids) - 1                                               # tokens to score
     n_windows = math.ceil(m / context)
     padded = torch.zeros(n_windows * context + 1, dtype=torch.int64)
