@@ -231,3 +231,46 @@ def dendrogram(Z, *, ax=None, labels: Sequence | None = None, cut: float | None 
     if title:
         ax.set_title(title)
     return ax
+
+
+def draw_boxes(ax, boxes, labels: Sequence | None = None, scores: Sequence | None = None, *,
+               color: str = "lime", linewidth: float = 1.5, linestyle: str = "-",
+               fontsize: float = 7, image=None):
+    """Draw xyxy boxes (pixels, x to the right, y down) on an Axes, with optional captions.
+
+    Args:
+        ax: the matplotlib Axes (an image shown with ``imshow`` lines up with pixel
+            coordinates: pixel (row r, column c) covers [c − ½, c + ½] there, so the boxes are
+            drawn shifted by −½ to enclose the pixels x1 .. x2 − 1).
+        boxes: (K, 4) xyxy boxes (K may be 0).
+        labels: K class labels (numbers or strings) shown at each box's top-left corner.
+        scores: K scores in [0, 1], shown after the label.
+        color, linewidth, linestyle, fontsize: the look.
+        image: optional (H, W) or (1, H, W) image drawn first in grey.
+
+    Returns:
+        The Axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    b = as_array(boxes, "draw_boxes", "boxes", ndim=(1, 2)).astype(float).reshape(-1, 4)
+    if b.size and ((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any():
+        raise ValueError("draw_boxes: boxes must be xyxy with x2 >= x1 and y2 >= y1")
+    for name, seq in (("labels", labels), ("scores", scores)):
+        if seq is not None and len(seq) != len(b):
+            raise ValueError(f"draw_boxes: got {len(b)} boxes but {len(seq)} {name}")
+    if image is not None:
+        img = np.asarray(image)
+        ax.imshow(img.reshape(img.shape[-2:]), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for k, (x1, y1, x2, y2) in enumerate(b):
+        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
+                               edgecolor=color, linewidth=linewidth, linestyle=linestyle))
+        caption = "" if labels is None else str(labels[k])
+        if scores is not None:
+            caption += f" {float(scores[k]):.2f}"
+        if caption:
+            ax.text(x1 - 0.5, y1 - 1, caption.strip(), color=color, fontsize=fontsize,
+                    va="bottom", ha="left")
+    return ax
