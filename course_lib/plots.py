@@ -253,7 +253,8 @@ def draw_boxes(ax, boxes, labels: Sequence | None = None, scores: Sequence | Non
     """
     from matplotlib.patches import Rectangle
 
-    b = as_array(boxes, "draw_boxes", "boxes", ndim=(1, 2)).astype(float).reshape(-1, 4)
+    b = as_array(boxes, "draw_boxes", "boxes", ndim=(1, 2), allow_empty=True)
+    b = b.astype(float).reshape(-1, 4)
     if b.size and ((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any():
         raise ValueError("draw_boxes: boxes must be xyxy with x2 >= x1 and y2 >= y1")
     for name, seq in (("labels", labels), ("scores", scores)):
