@@ -246,7 +246,9 @@ def draw_boxes(ax, boxes, labels: Sequence | None = None, scores: Sequence | Non
         labels: K class labels (numbers or strings) shown at each box's top-left corner.
         scores: K scores in [0, 1], shown after the label.
         color, linewidth, linestyle, fontsize: the look.
-        image: optional (H, W) or (1, H, W) image drawn first in grey.
+        image: optional (H, W) or (1, H, W) image drawn first in grey. Over an image (this
+            one or one already on the Axes) the view stays on the image; boxes reaching
+            outside it are cut at its edge.
 
     Returns:
         The Axes.
@@ -265,6 +267,7 @@ def draw_boxes(ax, boxes, labels: Sequence | None = None, scores: Sequence | Non
         ax.imshow(img.reshape(img.shape[-2:]), cmap="gray", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
+    limits = (ax.get_xlim(), ax.get_ylim()) if ax.images else None
     for k, (x1, y1, x2, y2) in enumerate(b):
         ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
                                edgecolor=color, linewidth=linewidth, linestyle=linestyle))
@@ -273,5 +276,8 @@ def draw_boxes(ax, boxes, labels: Sequence | None = None, scores: Sequence | Non
             caption += f" {float(scores[k]):.2f}"
         if caption:
             ax.text(x1 - 0.5, y1 - 1, caption.strip(), color=color, fontsize=fontsize,
-                    va="bottom", ha="left")
+                    va="bottom", ha="left", clip_on=True)
+    if limits:                                # over an image: stay on the image
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
     return ax

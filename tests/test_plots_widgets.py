@@ -12,7 +12,14 @@ from matplotlib.colors import to_rgba
 from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 from scipy.cluster.hierarchy import linkage
 
-from course_lib.plots import decision_boundary, dendrogram, image_grid, loss_surface, plot_curves
+from course_lib.plots import (
+    decision_boundary,
+    dendrogram,
+    draw_boxes,
+    image_grid,
+    loss_surface,
+    plot_curves,
+)
 from course_lib.scratch.cluster import agglomerative, cut_tree, dendrogram_coords
 from course_lib.widgets import interactive_plot
 
@@ -208,3 +215,23 @@ def test_interactive_plot_errors():
         interactive_plot(3, k=(1, 2))
     with pytest.raises(ValueError, match="at least one control"):
         interactive_plot(lambda ax: None)
+
+
+def test_draw_boxes_draws_one_rectangle_per_box_and_stays_on_the_image():
+    from matplotlib.patches import Rectangle
+
+    fig, ax = plt.subplots()
+    boxes = np.array([[2.0, 3.0, 10.0, 12.0], [50.0, 50.0, 90.0, 70.0]])   # one runs off
+    draw_boxes(ax, boxes, [3, 7], [0.9, 0.25], image=np.zeros((1, 64, 64)))
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(rects) == 2 and rects[0].get_xy() == (1.5, 2.5)        # pixel edges: −½
+    assert rects[0].get_width() == 8 and rects[0].get_height() == 9
+    assert [t.get_text() for t in ax.texts] == ["3 0.90", "7 0.25"]
+    assert ax.get_xlim() == (-0.5, 63.5) and ax.get_ylim() == (63.5, -0.5)
+    draw_boxes(ax, np.zeros((0, 4)))                                  # nothing to draw is fine
+    assert len(ax.patches) == 2
+    with pytest.raises(ValueError, match="x2 >= x1"):
+        draw_boxes(ax, np.array([[5.0, 0.0, 1.0, 4.0]]))
+    with pytest.raises(ValueError, match="2 boxes but 1 labels"):
+        draw_boxes(ax, boxes, [1])
+    plt.close(fig)
