@@ -47,5 +47,10 @@ hopfield            15    Hopfield networks (Hebb, energy, recall, capacity), th
 rbm                 15    restricted Boltzmann machines: CD-k, PCD, pseudo-likelihood, exact
                           enumeration of tiny models, deep belief networks
 boxes               16    boxes: IoU, GIoU, NMS (greedy, batched, soft), anchors, AP and mAP
+bandits             17    multi-armed bandits: ε-greedy, UCB1, Thompson sampling, regret
+mdp                 17    MDPs from Gymnasium tables: Bellman backups, value and policy
+                          iteration, tabular Q-learning and SARSA
+games               17    tic-tac-toe and small Connect Four as immutable bitboard states
+mcts                17    negamax and alpha-beta, UCT Monte Carlo tree search, PUCT search
 ==================  ====  ==================================================================
 """
