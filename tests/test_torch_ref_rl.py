@@ -107,12 +107,19 @@ def test_reinforce_is_seeded_and_learns_a_one_step_problem():
     for _ in range(2):
         policy, value = PolicyMLP(1, 3, hidden=8, seed=0), ValueMLP(1, hidden=8, seed=0)
         logs.append(reinforce(OneStep([0.0, 1.0, 0.2]), policy, value, updates=60,
-                              episodes_per_update=8, lr=0.05, seed=0, progress=False))
+                              episodes_per_update=8, lr=0.05, seed=0, snapshots=(1, 60),
+                              progress=False))
     assert logs[0].returns == logs[1].returns and logs[0].steps == 480
     with torch.no_grad():
         p = torch.softmax(policy(torch.ones(1, 1)), -1)[0]
     assert p[1] > 0.9, p
     assert np.mean(logs[0].returns[:8]) < 0.8 < 0.95 < np.mean(logs[0].returns[-80:])
     assert not policy.training and not value.training
+    first, last = logs[0].snapshots[1], logs[0].snapshots[60]
+    assert sorted(logs[0].snapshots) == [1, 60]
+    assert all(torch.equal(last[0][k], v) for k, v in policy.state_dict().items())
+    assert not torch.equal(first[0]["net.0.weight"], last[0]["net.0.weight"])
+    with pytest.raises(ValueError, match="snapshots"):
+        reinforce(OneStep([0.0, 1.0]), policy, updates=2, snapshots=(3,))
     with pytest.raises(ValueError, match="updates"):
         reinforce(OneStep([0.0, 1.0]), policy, updates=0)

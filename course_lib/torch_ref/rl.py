@@ -190,12 +190,15 @@ def episode_gradient(policy: nn.Module, episode: Episode, *, gamma: float = 0.99
 @dataclass
 class ReinforceLog:
     """What :func:`reinforce` recorded: the return and length of every training episode, and
-    per update the policy's surrogate loss and the baseline's mean squared error."""
+    per update the policy's surrogate loss and the baseline's mean squared error;
+    ``snapshots[u]``: copies of the (policy, value) ``state_dict``s after u updates, for the
+    u asked for (value None without a baseline)."""
 
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     policy_loss: list[float] = field(default_factory=list)
     value_loss: list[float] = field(default_factory=list)
+    snapshots: dict[int, tuple[dict, dict | None]] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -206,7 +209,7 @@ class ReinforceLog:
 def reinforce(env, policy: nn.Module, value: nn.Module | None = None, *, updates: int,
               episodes_per_update: int = 4, gamma: float = 0.99, lr: float = 1e-2,
               value_lr: float = 1e-2, normalize: bool = True, seed: int = 0,
-              progress: bool = True) -> ReinforceLog:
+              snapshots: tuple[int, ...] = (), progress: bool = True) -> ReinforceLog:
     """Train the policy with REINFORCE (Williams 1992), with a learned baseline if ``value``.
 
     Each update plays ``episodes_per_update`` episodes with the current policy, computes the
@@ -224,6 +227,8 @@ def reinforce(env, policy: nn.Module, value: nn.Module | None = None, *, updates
         updates: the number of policy updates (training is bounded by updates, never time).
         episodes_per_update, gamma, lr, value_lr, normalize: as above.
         seed: seeds the environment's first reset and the action sampling.
+        snapshots: update counts (1 .. updates) after which to keep copies of the weights in
+            ``log.snapshots`` (to study the policy part-way through training).
         progress: show a tqdm bar with the mean return of the latest batch.
 
     Returns:
@@ -237,6 +242,7 @@ def reinforce(env, policy: nn.Module, value: nn.Module | None = None, *, updates
     lr = check_positive(lr, where, "lr")
     value_lr = check_positive(value_lr, where, "value_lr")
     seed = check_int(seed, where, "seed", low=0)
+    keep = {check_int(u, where, "snapshots[i]", low=1, high=updates) for u in snapshots}
     device = model_device(policy)
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     vopt = torch.optim.Adam(value.parameters(), lr=value_lr) if value is not None else None
@@ -272,6 +278,9 @@ def reinforce(env, policy: nn.Module, value: nn.Module | None = None, *, updates
         for e in batch:
             log.returns.append(e.total)
             log.lengths.append(len(e))
+        if i + 1 in keep:
+            copy = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}  # noqa: E731
+            log.snapshots[i + 1] = (copy(policy), copy(value) if value is not None else None)
         return {"return": float(np.mean([e.total for e in batch]))}
 
     run_steps(step, steps=updates, models=[m for m in (policy, value) if m is not None],
