@@ -174,7 +174,8 @@ def symmetries(planes: np.ndarray, pi: np.ndarray) -> list[tuple[np.ndarray, np.
 class AlphaZeroLog:
     """What :func:`train_alphazero` recorded: per iteration the self-play results (wins of
     the first player, draws, wins of the second) and the network calls; per training step the
-    value loss (z − v)² and the policy loss −π · log p."""
+    value loss (z − v)² and the policy loss −π · log p; ``positions``: the number of training
+    positions in the replay buffer at the end (symmetric copies included)."""
 
     first_wins: list[int] = field(default_factory=list)
     draws: list[int] = field(default_factory=list)
