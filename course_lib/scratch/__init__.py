@@ -52,5 +52,6 @@ mdp                 17    MDPs from Gymnasium tables: Bellman backups, value and
                           iteration, tabular Q-learning and SARSA
 games               17    tic-tac-toe and small Connect Four as immutable bitboard states
 mcts                17    negamax and alpha-beta, UCT Monte Carlo tree search, PUCT search
+quantize            18    int8 quantization: symmetric/affine scales, per channel, int8 matmul
 ==================  ====  ==================================================================
 """
