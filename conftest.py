@@ -5,7 +5,8 @@ kernels inherit them:
 
 - COURSE_STRICT_CHECKS=1: a failed exercise check raises, so the worked solutions are tested;
 - COURSE_LIVE_PLOTS=0: training curves are drawn once at the end instead of every epoch;
-- MPLBACKEND=Agg for the unit tests (the kernels use the inline backend regardless).
+- MPLBACKEND=Agg for the unit tests (the kernels use the inline backend regardless);
+- one CPU thread per worker and kernel when the tests run on several processes (pytest-xdist).
 
 At the end of the run the wall time of each notebook is printed. Each notebook has a time
 budget, the bar its issue set, in its metadata (``"course": {"time_budget_s": 60}``; 45 s when
@@ -23,6 +24,14 @@ from functools import cache
 os.environ["COURSE_STRICT_CHECKS"] = "1"
 os.environ["COURSE_LIVE_PLOTS"] = "0"
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Under pytest-xdist (``-n 2`` in pyproject.toml) two workers share the CPU. Two BLAS/OpenMP
+# thread pools of two threads each on two cores slow each other down many times over, so each
+# worker, and every notebook kernel it starts (they inherit the environment), uses one thread.
+# Set here, before the test modules import NumPy or PyTorch.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "COURSE_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 
