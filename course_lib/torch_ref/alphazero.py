@@ -34,6 +34,7 @@ from torch import nn
 
 from course_lib.env import seeded
 from course_lib.scratch import mcts as M
+from course_lib.scratch.functional import softmax
 from course_lib.scratch.validate import check_int, check_positive
 from course_lib.training import eval_mode, model_device, optimizer_step, run_steps
 
@@ -107,8 +108,7 @@ class NetEvaluator:
         logits = logits[0].double().cpu().numpy()
         legal = list(state.legal_moves())
         priors = np.zeros(self.net.n_moves)
-        z = np.exp(logits[legal] - logits[legal].max())
-        priors[legal] = z / z.sum()
+        priors[legal] = softmax(logits[legal])
         out = (priors, float(value[0]))
         self.cache[state] = out
         return out

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from course_lib.scratch.functional import softmax
 from course_lib.scratch.validate import check_int, check_positive
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "make_predict",
@@ -182,8 +183,7 @@ def make_predict(run: Callable[[np.ndarray], np.ndarray], *,
             raise ValueError(f"{where}: pixel values must lie in [{lo}, {hi}] (as in training), "
                              f"got {x.min():.3g} to {x.max():.3g}; rescale the image first")
         logits = np.asarray(run(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float64)
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+        probs = softmax(logits, axis=1).astype(np.float32)
         labels = probs.argmax(axis=1)
         if class_names is not None:
             labels = np.array([class_names[k] for k in labels])

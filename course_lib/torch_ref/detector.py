@@ -63,6 +63,15 @@ def _check_box_tensor(x, where: str, name: str) -> torch.Tensor:
     return x
 
 
+def _overlap(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Intersection and union areas of broadcastable (..., 4) xyxy boxes."""
+    lt = torch.maximum(a[..., :2], b[..., :2])
+    rb = torch.minimum(a[..., 2:], b[..., 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    union = (a[..., 2:] - a[..., :2]).prod(-1) + (b[..., 2:] - b[..., :2]).prod(-1) - inter
+    return inter, union
+
+
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Pairwise IoU of xyxy boxes in PyTorch: (M, 4), (N, 4) → (M, N), differentiable.
 
@@ -71,12 +80,8 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     where = "box_iou"
     a, b = _check_box_tensor(a, where, "a"), _check_box_tensor(b, where, "b")
-    lt = torch.maximum(a[:, None, :2], b[None, :, :2])            # (M, N, 2)
-    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])            # (M, N, 2)
-    inter = (rb - lt).clamp(min=0).prod(-1)                       # (M, N)
-    area_a = (a[:, 2:] - a[:, :2]).prod(-1)                       # (M,)
-    area_b = (b[:, 2:] - b[:, :2]).prod(-1)                       # (N,)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
+    inter, union = _overlap(a[:, None, :], b[None, :, :])        # (M, N) each
+    return inter / union
 
 
 def giou_loss(pred: torch.Tensor, target: torch.Tensor, *, generalized: bool = True
@@ -93,11 +98,7 @@ def giou_loss(pred: torch.Tensor, target: torch.Tensor, *, generalized: bool = T
     if pred.shape != target.shape or pred.ndim != 2:
         raise ValueError(f"{where}: pred and target must both be (N, 4), got "
                          f"{tuple(pred.shape)} and {tuple(target.shape)}")
-    lt = torch.maximum(pred[:, :2], target[:, :2])
-    rb = torch.minimum(pred[:, 2:], target[:, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)                       # (N,)
-    union = (pred[:, 2:] - pred[:, :2]).prod(-1) + (target[:, 2:] - target[:, :2]).prod(-1) \
-        - inter
+    inter, union = _overlap(pred, target)                          # (N,) each
     iou = inter / union
     if not generalized:
         return 1 - iou
