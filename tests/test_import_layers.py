@@ -4,12 +4,14 @@ The layers, lowest first (a module may import from its own layer or any lower on
 
 0. ``scratch``: the from-scratch NumPy code (tests/test_scratch_is_numpy_only.py also keeps
    it free of torch);
-1. the plumbing: ``env``, ``data``, ``checks``, ``show``;
+1. the plumbing: ``env``, ``data``, ``checks``, ``show``, ``progress`` (the learner's record
+   of passed exercises);
 2. ``training``: the training loops;
 3. ``torch_ref``: the PyTorch reference models (they train with ``training``);
-4. the pictures and controls: ``plots``, ``widgets``, ``autograd_graph``;
+4. the pictures and controls: ``plots``, ``widgets``, ``autograd_graph``, and ``bench``
+   (scratch against torch, timed, with a chart);
 5. ``exercises``: the automatic checks, built on everything below;
-6. tools that read whole notebooks: ``student_edition``.
+6. tools that read whole notebooks: ``student_edition``, ``classroom`` (nbgrader).
 
 The package root ``course_lib/__init__.py`` only re-exports (lazily) and is not ranked.
 Every import counts, including those inside functions.
@@ -26,12 +28,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "course_lib"
 
 LAYERS: dict[str, int] = {
     "scratch": 0,
-    "env": 1, "data": 1, "checks": 1, "show": 1,
+    "env": 1, "data": 1, "checks": 1, "show": 1, "progress": 1,
     "training": 2,
     "torch_ref": 3,
-    "plots": 4, "widgets": 4, "autograd_graph": 4,
+    "plots": 4, "widgets": 4, "autograd_graph": 4, "bench": 4,
     "exercises": 5,
-    "student_edition": 6,
+    "student_edition": 6, "classroom": 6,
 }
 
 
