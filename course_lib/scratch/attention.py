@@ -251,13 +251,24 @@ def _check_qk(Q, K, mask, scale, where: str):
 
 
 def _weights(Q, K, mask, scale) -> np.ndarray:
-    """A = softmax(scale · Q Kᵀ) over keys, masked scores −∞, fully masked rows 0."""
-    S = scale * (Q @ np.swapaxes(K, -1, -2))                   # (..., T_q, T_k)
-    if mask is None:
-        return softmax(S, axis=-1).astype(S.dtype, copy=False)
-    S = np.where(mask, S, -np.inf)
-    A = softmax(S, axis=-1)                                     # NaN on rows of only −∞
-    return np.where(mask.any(axis=-1, keepdims=True), A, 0.0).astype(S.dtype, copy=False)
+    """A = softmax(scale · Q Kᵀ) over keys, masked scores −∞, fully masked rows 0.
+
+    The softmax is written out here, in place and in the dtype of Q (``functional.softmax``
+    returns float64: a float32 layer would pay for float64 arithmetic and two conversions)."""
+    S = Q @ np.swapaxes(K, -1, -2)                              # (..., T_q, T_k)
+    S *= scale
+    if mask is not None:                                        # an additive mask, built on
+        S += np.where(mask, 0.0, -np.inf).astype(S.dtype)       # the mask's (small) shape
+    m = S.max(axis=-1, keepdims=True)                           # (..., T_q, 1)
+    if mask is not None:
+        m[np.isneginf(m)] = 0.0                                 # rows of only −∞: exp gives 0
+    S -= m                                                      # every exponent ≤ 0
+    A = np.exp(S, out=S)
+    total = A.sum(axis=-1, keepdims=True)
+    if mask is not None:
+        total[total == 0] = 1.0                                 # fully masked rows stay 0
+    A /= total
+    return A
 
 
 def attention_weights(Q, K, mask=None, *, scale: float | None = None) -> np.ndarray:
@@ -505,11 +516,15 @@ def multihead_attention_forward(q, k, v, params: dict, n_heads: int, mask=None
     B, T_q, T_k = q.shape[0], q.shape[1], k.shape[1]
     mask = _check_mask(mask, (B, h, T_q, T_k), where)
 
-    W_q, W_k, W_v = np.split(p["W_in"], 3)                     # each (E, E)
-    b_q, b_k, b_v = np.split(p["b_in"], 3)                     # each (E,)
-    Q = split_heads(q @ W_q.T + b_q, h)                         # (B, h, T_q, d_h)
-    K = split_heads(k @ W_k.T + b_k, h)                         # (B, h, T_k, d_h)
-    V = split_heads(v @ W_v.T + b_v, h)                         # (B, h, T_k, d_h)
+    if q is k and k is v:                                       # self-attention: Q, K and V
+        qkv = q @ p["W_in"].T + p["b_in"]                       # in one product, (B, T, 3E)
+        Q, K, V = (split_heads(a, h) for a in np.split(qkv, 3, axis=2))
+    else:
+        W_q, W_k, W_v = np.split(p["W_in"], 3)                 # each (E, E)
+        b_q, b_k, b_v = np.split(p["b_in"], 3)                 # each (E,)
+        Q = split_heads(q @ W_q.T + b_q, h)                     # (B, h, T_q, d_h)
+        K = split_heads(k @ W_k.T + b_k, h)                     # (B, h, T_k, d_h)
+        V = split_heads(v @ W_v.T + b_v, h)                     # (B, h, T_k, d_h)
     heads, attn = scaled_dot_product_attention(Q, K, V, mask)   # (B, h, T_q, d_h)
     concat = merge_heads(heads)                                 # (B, T_q, E)
     out = concat @ p["W_out"].T + p["b_out"]                    # (B, T_q, E)
@@ -535,7 +550,10 @@ def multihead_attention_backward(dout, cache: MHACache
                         f"multihead_attention_forward, got {type(cache).__name__}")
     p, h = cache.params, cache.n_heads
     dout = check_grad_shape(dout, cache.concat.shape, where)
-    dW_out = np.einsum("bti,btj->ij", dout, cache.concat)       # (E, E)
+    E = dout.shape[2]
+    # Σ over b and t of outer products: one (E, B·T) @ (B·T, E) product (np.einsum would
+    # loop in C without BLAS).
+    dW_out = dout.reshape(-1, E).T @ cache.concat.reshape(-1, E)   # (E, E)
     db_out = dout.sum(axis=(0, 1))                              # (E,)
     dheads = split_heads(dout @ p["W_out"], h)                  # (B, h, T_q, d_h)
     dQ, dK, dV = scaled_dot_product_attention_backward(dheads, cache.attn)
@@ -544,7 +562,7 @@ def multihead_attention_backward(dout, cache: MHACache
                         strict=True):
         dP = merge_heads(dP)                                    # (B, T, E): ∂L/∂(x Wᵀ + b)
         dx.append(dP @ W)                                       # (B, T, E)
-        dW.append(np.einsum("bti,btj->ij", dP, x))              # (E, E)
+        dW.append(dP.reshape(-1, E).T @ x.reshape(-1, E))      # (E, E)
         db.append(dP.sum(axis=(0, 1)))                          # (E,)
     grads = {"W_in": np.concatenate(dW), "b_in": np.concatenate(db),
              "W_out": dW_out, "b_out": db_out}

@@ -20,6 +20,10 @@ merged with ``bx_n``. ``Wx`` (D, 3H), ``Wh`` (H, 3H) are the transposes of torch
 
 CS231n layout, as :mod:`course_lib.scratch.lstm`: forwards return ``(outputs, cache)``,
 backwards take the upstream gradients and the cache. Use float64 for gradient checks.
+
+Speed, as in :mod:`course_lib.scratch.lstm`: :func:`gru_forward` computes ``x_t Wx + bx`` of all
+T steps in one matrix product before the recurrence, and :func:`gru_backward` computes ``dx``,
+``dWx``, ``dWh``, ``dbx`` and ``dbh`` of all steps in one product each after it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.functional import sigmoid
 from course_lib.scratch.rnn import torch_rnn_weights
 from course_lib.scratch.validate import (
     as_float_array,
@@ -63,6 +66,12 @@ class GRUStepCache:
     ah_n: np.ndarray
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = (1 + tanh(z/2)) / 2: the same function, never overflows, and keeps z's dtype
+    (``functional.sigmoid`` returns float64, which would turn a float32 layer into float64)."""
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
 def _check_weights(Wx, Wh, bx, bh, where: str):
     """Validate (D, 3H), (H, 3H), (3H,), (3H,) and return them with H."""
     Wx, Wh, (bx, bh), H = check_gate_weights(Wx, Wh, {"bx": bx, "bh": bh}, ("r", "z", "n"),
@@ -74,19 +83,20 @@ def _check_weights(Wx, Wh, bx, bh, where: str):
 # One time step
 # ---------------------------------------------------------------------------------------------
 
-def _step(x, h_prev, Wx, Wh, bx, bh):
+def _step(x, h_prev, Wx, Wh, bx, bh, ax=None):
     H = h_prev.shape[1]
-    ax = x @ Wx + bx                                  # (N, 3H)
+    if ax is None:                                    # gru_forward passes it precomputed
+        ax = x @ Wx + bx                              # (N, 3H)
     ah = h_prev @ Wh + bh                             # (N, 3H)
-    r = sigmoid(ax[:, :H] + ah[:, :H])                # (N, H) reset gate
-    z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])      # (N, H) update gate
+    rz = _sigmoid(ax[:, :2 * H] + ah[:, :2 * H])      # (N, 2H) both gates at once
+    r, z = rz[:, :H], rz[:, H:]                       # (N, H) reset and update gates
     ah_n = ah[:, 2 * H:]                              # (N, H)
     n = np.tanh(ax[:, 2 * H:] + r * ah_n)             # (N, H) candidate
     h = (1.0 - z) * n + z * h_prev                    # (N, H)
     return h, GRUStepCache(x, h_prev, Wx, Wh, r, z, n, ah_n)
 
 
-def _step_backward(dh, cache: GRUStepCache):
+def _step_backward(dh, cache: GRUStepCache, param_grads: bool = True):
     r, z, n = cache.r, cache.z, cache.n
     dn = dh * (1.0 - z)                               # h = (1 − z) ⊙ n + z ⊙ h_prev
     dz = dh * (cache.h_prev - n)
@@ -97,8 +107,10 @@ def _step_backward(dh, cache: GRUStepCache):
     daz = dz * z * (1.0 - z)
     dax = np.concatenate([dar, daz, dan], axis=1)     # (N, 3H)
     dah = np.concatenate([dar, daz, dan * r], axis=1)  # (N, 3H)
-    dx = dax @ cache.Wx.T                             # (N, D)
     dh_prev = dh_prev + dah @ cache.Wh.T              # (N, H)
+    if not param_grads:                               # gru_backward does the rest for all
+        return dax, dah, dh_prev                      # steps at once
+    dx = dax @ cache.Wx.T                             # (N, D)
     dWx, dWh = cache.x.T @ dax, cache.h_prev.T @ dah  # (D, 3H), (H, 3H)
     dbx, dbh = dax.sum(axis=0), dah.sum(axis=0)       # (3H,), (3H,)
     return dx, dh_prev, dWx, dWh, dbx, dbh
@@ -170,9 +182,12 @@ def gru_forward(x, h0, Wx, Wh, bx, bh) -> tuple[np.ndarray, list]:
                          f"the D's must match")
     h_t = check_shape(h0, (N, H), where, "h0", axes="(N, H)", finite=True)
     h = np.empty((N, T, H), dtype=np.result_type(x, h_t, Wx, Wh, bx, bh))
+    # x_t Wx + bx does not depend on the recurrence: one (N·T, D) @ (D, 3H) product for all
+    # T steps (as cuDNN does), instead of T small ones inside the loop.
+    ax = (x.reshape(N * T, D) @ Wx + bx).reshape(N, T, 3 * H)
     caches = []
     for t in range(T):
-        h_t, cache = _step(x[:, t], h_t, Wx, Wh, bx, bh)
+        h_t, cache = _step(x[:, t], h_t, Wx, Wh, bx, bh, ax[:, t])
         h[:, t] = h_t
         caches.append(cache)
     return h, caches
@@ -193,18 +208,19 @@ def gru_backward(dh, cache: list) -> tuple[np.ndarray, ...]:
     (N, H), T, D = first.h_prev.shape, len(cache), first.x.shape[1]
     dh = check_grad_shape(dh, (N, T, H), "gru_backward", "dh", allow_empty=True)
     dtype = np.result_type(dh, first.x)
-    dx = np.empty((N, T, D), dtype=dtype)
-    dWx, dWh = np.zeros(first.Wx.shape, dtype=dtype), np.zeros(first.Wh.shape, dtype=dtype)
-    dbx, dbh = np.zeros(3 * H, dtype=dtype), np.zeros(3 * H, dtype=dtype)
+    dax = np.empty((N, T, 3 * H), dtype=dtype)       # ∂L/∂(x_t Wx + bx) of every step
+    dah = np.empty((N, T, 3 * H), dtype=dtype)       # ∂L/∂(h_{t-1} Wh + bh)
     dh_next = np.zeros((N, H), dtype=dtype)
-    for t in reversed(range(T)):
-        dx[:, t], dh_next, dWx_t, dWh_t, dbx_t, dbh_t = _step_backward(dh[:, t] + dh_next,
-                                                                       cache[t])
-        dWx += dWx_t
-        dWh += dWh_t
-        dbx += dbx_t
-        dbh += dbh_t
-    return dx, dh_next, dWx, dWh, dbx, dbh
+    for t in reversed(range(T)):                      # only what feeds the recurrence
+        dax[:, t], dah[:, t], dh_next = _step_backward(dh[:, t] + dh_next, cache[t],
+                                                       param_grads=False)
+    # The weight gradients summed over t and n at once: one large product each.
+    dax, dah = dax.reshape(N * T, 3 * H), dah.reshape(N * T, 3 * H)
+    x = np.stack([step.x for step in cache], axis=1).reshape(N * T, D)
+    h_prev = np.stack([step.h_prev for step in cache], axis=1).reshape(N * T, H)
+    dx = (dax @ first.Wx.T).reshape(N, T, D)          # (N, T, D)
+    dWx, dWh = x.T @ dax, h_prev.T @ dah              # (D, 3H), (H, 3H)
+    return dx, dh_next, dWx, dWh, dax.sum(axis=0), dah.sum(axis=0)
 
 
 def gru_gates(cache: list) -> dict[str, np.ndarray]:

@@ -18,6 +18,11 @@ torch's ``weight_ih_l0`` (4H, D) and ``weight_hh_l0`` (4H, H); ``b`` is torch's
 ``bias_ih_l0 + bias_hh_l0`` (the two biases only ever appear summed).
 
 All functions work in the dtype of their inputs; use float64 for gradient checks.
+
+Speed (the same arithmetic as cuDNN organises it): :func:`lstm_forward` computes the input
+projection ``x_t Wx + b`` of all T steps in one matrix product before the recurrence, and
+:func:`lstm_backward` computes ``dx``, ``dWx``, ``dWh`` and ``db`` of all steps in one product
+each after it; only ``h_{t-1} Wh`` and ``da_t Whᵀ`` remain inside the loop over time.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.scratch.functional import sigmoid
 from course_lib.scratch.rnn import torch_rnn_weights
 from course_lib.scratch.validate import (
     as_float_array,
@@ -63,6 +67,12 @@ class LSTMStepCache:
     tanh_c: np.ndarray
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = (1 + tanh(z/2)) / 2: the same function, never overflows, and keeps z's dtype
+    (``functional.sigmoid`` returns float64, which would turn a float32 layer into float64)."""
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
 def _check_weights(Wx, Wh, b, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Validate (D, 4H), (H, 4H), (4H,) and return them with H."""
     Wx, Wh, (b,), H = check_gate_weights(Wx, Wh, {"b": b}, ("i", "f", "g", "o"), where)
@@ -73,20 +83,22 @@ def _check_weights(Wx, Wh, b, where: str) -> tuple[np.ndarray, np.ndarray, np.nd
 # One time step
 # ---------------------------------------------------------------------------------------------
 
-def _step(x, h_prev, c_prev, Wx, Wh, b):
+def _step(x, h_prev, c_prev, Wx, Wh, b, xWx_b=None):
     H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b                      # (N, 4H)
-    i = sigmoid(a[:, :H])                             # (N, H) input gate
-    f = sigmoid(a[:, H:2 * H])                        # (N, H) forget gate
+    if xWx_b is None:                                 # lstm_forward passes it precomputed
+        xWx_b = x @ Wx + b                            # (N, 4H)
+    a = xWx_b + h_prev @ Wh                           # (N, 4H) = x Wx + h_prev Wh + b
+    i_f = _sigmoid(a[:, :2 * H])                      # (N, 2H) both gates at once:
+    i, f = i_f[:, :H], i_f[:, H:]                     # (N, H) input and forget gates
     g = np.tanh(a[:, 2 * H:3 * H])                    # (N, H) candidate
-    o = sigmoid(a[:, 3 * H:])                         # (N, H) output gate
+    o = _sigmoid(a[:, 3 * H:])                        # (N, H) output gate
     c = f * c_prev + i * g                            # (N, H) new cell state
     tc = np.tanh(c)                                   # (N, H)
     h = o * tc                                        # (N, H) new hidden state
     return h, c, LSTMStepCache(x, h_prev, c_prev, Wx, Wh, i, f, g, o, tc)
 
 
-def _step_backward(dh, dc, cache: LSTMStepCache):
+def _step_backward(dh, dc, cache: LSTMStepCache, param_grads: bool = True):
     i, f, g, o, tc = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
     do = dh * tc                                      # h = o ⊙ tanh(c)
     dc = dc + dh * o * (1.0 - tc * tc)                # c feeds h and the next step
@@ -96,8 +108,10 @@ def _step_backward(dh, dc, cache: LSTMStepCache):
                          df * f * (1.0 - f),
                          dg * (1.0 - g * g),          # tanh' = 1 − tanh²
                          do * o * (1.0 - o)], axis=1)  # (N, 4H)
-    dx = da @ cache.Wx.T                              # (N, D)
     dh_prev = da @ cache.Wh.T                         # (N, H)
+    if not param_grads:                               # lstm_backward does the rest for all
+        return da, dh_prev, dc_prev                   # steps at once
+    dx = da @ cache.Wx.T                              # (N, D)
     dWx = cache.x.T @ da                              # (D, 4H)
     dWh = cache.h_prev.T @ da                         # (H, 4H)
     db = da.sum(axis=0)                               # (4H,)
@@ -183,9 +197,12 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None) -> tuple[np.ndarray, list]:
            else check_shape(c0, (N, H), where, "c0", axes="(N, H)", finite=True))
     dtype = np.result_type(x, h_t, c_t, Wx, Wh, b)
     h = np.empty((N, T, H), dtype=dtype)
+    # x_t Wx + b does not depend on the recurrence: one (N·T, D) @ (D, 4H) product for all
+    # T steps (as cuDNN does), instead of T small ones inside the loop.
+    xWx_b = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
     caches = []
     for t in range(T):
-        h_t, c_t, cache = _step(x[:, t], h_t, c_t, Wx, Wh, b)
+        h_t, c_t, cache = _step(x[:, t], h_t, c_t, Wx, Wh, b, xWx_b[:, t])
         h[:, t] = h_t
         caches.append(cache)
     return h, caches
@@ -214,17 +231,19 @@ def lstm_backward(dh, cache: list, dc_last=None) -> tuple[np.ndarray, ...]:
     dh = check_grad_shape(dh, (N, T, H), where, "dh", allow_empty=True)
     dc = (np.zeros((N, H), dtype=dh.dtype) if dc_last is None
           else check_grad_shape(dc_last, (N, H), where, "dc_last", allow_empty=True))
-    dx = np.empty((N, T, D), dtype=np.result_type(dh, first.x))
-    dWx = np.zeros_like(first.Wx, dtype=dx.dtype)
-    dWh = np.zeros_like(first.Wh, dtype=dx.dtype)
-    db = np.zeros(4 * H, dtype=dx.dtype)
-    dh_next = np.zeros((N, H), dtype=dx.dtype)
-    for t in reversed(range(T)):
-        dx_t, dh_next, dc, dWx_t, dWh_t, db_t = _step_backward(dh[:, t] + dh_next, dc, cache[t])
-        dx[:, t] = dx_t
-        dWx += dWx_t                                  # the same weights at every step:
-        dWh += dWh_t                                  # their gradients add up over time
-        db += db_t
+    dtype = np.result_type(dh, first.x)
+    da = np.empty((N, T, 4 * H), dtype=dtype)        # ∂L/∂a_t of every step
+    dh_next = np.zeros((N, H), dtype=dtype)
+    for t in reversed(range(T)):                      # only what feeds the recurrence
+        da[:, t], dh_next, dc = _step_backward(dh[:, t] + dh_next, dc, cache[t],
+                                               param_grads=False)
+    # The same weights at every step: their gradients add up over time. Summed over t and n
+    # at once, each is one large matrix product instead of T small ones.
+    da = da.reshape(N * T, 4 * H)
+    x = np.stack([step.x for step in cache], axis=1).reshape(N * T, D)
+    h_prev = np.stack([step.h_prev for step in cache], axis=1).reshape(N * T, H)
+    dx = (da @ first.Wx.T).reshape(N, T, D)           # (N, T, D)
+    dWx, dWh, db = x.T @ da, h_prev.T @ da, da.sum(axis=0)   # (D, 4H), (H, 4H), (4H,)
     return dx, dh_next, dc, dWx, dWh, db
 
 
