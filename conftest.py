@@ -126,6 +126,22 @@ def pytest_xdist_make_scheduler(config, log):
     return NotebooksAndUnits(config, log)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup``: the notebooks in order of their time budgets (cheapest
+    first, each notebook's cells kept in order), so that the short ones run while the unit
+    tests share the CPU and the long ones run alone with two threads."""
+    if not config.getvalue("loadgroup"):
+        return
+    order = {item: i for i, item in enumerate(items)}
+
+    def key(item):
+        path = item.nodeid.split("::")[0]
+        return (1, notebook_budget(path), path, order[item]) if _is_notebook(item) else \
+            (0, 0.0, "", order[item])
+
+    items.sort(key=key)
+
+
 def pytest_collection_finish(session):
     """Count the unit tests that will run (after -k/-m deselection)."""
     session.config._course_n_units = sum(not _is_notebook(item) for item in session.items)
