@@ -107,12 +107,18 @@ def _is_notebook(item) -> bool:
     return item.nodeid.split("::")[0].endswith(".ipynb")
 
 
+def _loadgroup(config) -> bool:
+    """True on a pytest-xdist worker of ``--dist loadgroup`` (xdist sets the option there)."""
+    return bool(getattr(config.option, "loadgroup", False))
+
+
 def _units_done_flag(config) -> Path | None:
     """The flag file the unit-test worker leaves when it is done (None outside pytest-xdist)."""
     uid = getattr(config, "workerinput", {}).get("testrunuid")
     return Path(tempfile.gettempdir()) / f"course-unit-tests-done-{uid}" if uid else None
 
 
+@pytest.hookimpl(optionalhook=True)                  # a pytest-xdist hook: absent with -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadgroup``: two work units, the notebooks (in order) and the rest."""
     if config.getvalue("dist") != "loadgroup":
@@ -130,7 +136,7 @@ def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup``: the notebooks in order of their time budgets (cheapest
     first, each notebook's cells kept in order), so that the short ones run while the unit
     tests share the CPU and the long ones run alone with two threads."""
-    if not config.getvalue("loadgroup"):
+    if not _loadgroup(config):
         return
     order = {item: i for i, item in enumerate(items)}
 
@@ -151,7 +157,7 @@ def pytest_collection_finish(session):
 def pytest_runtest_setup(item):
     """Before a notebook's kernel starts: one thread while the unit tests still run beside it,
     the learner's two threads once they are done."""
-    if not (_WORKER and item.config.getvalue("loadgroup") and _is_notebook(item)):
+    if not (_WORKER and _loadgroup(item.config) and _is_notebook(item)):
         return
     flag = _units_done_flag(item.config)
     alone = getattr(item.config, "_course_n_units", 0) == 0 or (flag is not None
@@ -167,7 +173,7 @@ _units_run = 0
 def pytest_runtest_teardown(item, nextitem):
     """On the unit-test worker: after its last test, leave the flag file."""
     global _units_run
-    if not (_WORKER and item.config.getvalue("loadgroup")) or _is_notebook(item):
+    if not (_WORKER and _loadgroup(item.config)) or _is_notebook(item):
         return
     _units_run += 1
     flag = _units_done_flag(item.config)
