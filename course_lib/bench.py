@@ -16,6 +16,9 @@ How it measures, so that the ratio is fair:
   loads the machine for a while slows both sides, not one;
 - each row reports the **median** time of each side and the ratio of the medians, with the
   spread of the per-pair ratios (their 25th–75th percentiles);
+- ``OMP_WAIT_POLICY=PASSIVE`` is set before PyTorch loads (unless already set): otherwise
+  PyTorch's OpenMP threads keep spinning after each call and slow NumPy's next sample, which
+  made rows jump by up to 25x between runs (the policy is printed with the thread counts);
 - "fwd" is the forward pass that keeps what the backward pass needs (the scratch cache; torch
   with ``requires_grad``), "fwd+bwd" is the forward pass followed by the backward pass.
 
@@ -25,6 +28,8 @@ The notebooks call :func:`time_pair`, :func:`run_case` and :func:`markdown_table
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -408,7 +413,8 @@ def thread_info() -> str:
     blas = [f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()
             if p["user_api"] == "blas"]
     return (f"threads: NumPy BLAS {', '.join(blas) or 'unknown'}; "
-            f"PyTorch intra-op {torch.get_num_threads()}")
+            f"PyTorch intra-op {torch.get_num_threads()}; OMP_WAIT_POLICY "
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset (OpenMP threads spin after each call)')}")
 
 
 def run_case(case: Case, dtype: str = "float32", backward: bool = True, repeats: int = 15,
@@ -517,6 +523,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
     parser.add_argument("--only", default=None, help="only the layers whose name contains this")
     args = parser.parse_args(argv)
+    # PyTorch's OpenMP threads spin for a while after each call (the default wait policy), and
+    # in interleaved runs they steal the cores from NumPy's BLAS threads in the next sample:
+    # single rows then moved by up to 25x between runs on the 2-core CI machine, against about
+    # ±10 % with passive waiting. OpenMP reads the policy when PyTorch loads, so set it first.
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with _threads(args.threads):
         print(thread_info())
     rows = run_benchmarks(args.quick, args.dtype, [p == "fwd+bwd" for p in args.passes],
