@@ -93,6 +93,33 @@ def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
         np.testing.assert_array_equal(backward(np.ones_like(out), cache), xt.grad.numpy())
 
 
+
+@pytest.mark.parametrize("k, s, p", [(2, None, 0), (3, 2, 1), (3, 1, 1)])
+def test_max_pool_nan_propagates_and_gets_the_gradient_as_in_torch(k, s, p):
+    """A NaN wins its window; torch sends the gradient to the window's last NaN."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 2, 6, 7))
+    x[0, 0, 1, 1] = x[0, 0, 1, 0] = x[1, 1, 4, 5] = np.nan
+    out, cache = max_pool2d_forward(x, k, s, p)
+    g = rng.standard_normal(out.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    ot = F.max_pool2d(xt, k, s, p)
+    ot.backward(torch.tensor(g))
+    assert np.isnan(out).any()
+    np.testing.assert_array_equal(out, ot.detach().numpy())
+    # overlapping windows add several gradients into one input, maybe in another order
+    np.testing.assert_allclose(max_pool2d_backward(g, cache), xt.grad.numpy(), rtol=0, atol=1e-12)
+
+
+def test_max_pool_window_of_more_than_256_positions():
+    """Window positions are stored in one byte while k² ≤ 256; a larger window still works."""
+    x = np.random.default_rng(3).standard_normal((1, 2, 20, 21))
+    out, cache = max_pool2d_forward(x, 17, 2)
+    xt = torch.tensor(x, requires_grad=True)
+    F.max_pool2d(xt, 17, 2).sum().backward()
+    np.testing.assert_array_equal(out, F.max_pool2d(torch.tensor(x), 17, 2).numpy())
+    np.testing.assert_array_equal(max_pool2d_backward(np.ones_like(out), cache), xt.grad.numpy())
+
 def test_dtype_is_kept():
     x = np.random.default_rng(0).normal(size=(1, 1, 4, 4)).astype(np.float32)
     for name, (forward, backward, _) in POOLS.items():

@@ -143,37 +143,53 @@ def max_pool2d_forward(x, kernel_size: int, stride: int | None = None,
     """Max pooling with im2col; same arguments and results as :func:`max_pool2d_forward_loops`.
 
     The channels are pooled separately, so x is viewed as N·C one-channel images.
-    Returns ``out`` (N, C, OH, OW) and a cache for :func:`max_pool2d_backward`.
+    Returns ``out`` (N, C, OH, OW) and a cache for :func:`max_pool2d_backward`; the cache
+    keeps, for every output, which of the k² window positions held the maximum.
     """
     x, k, s, p, OH, OW = _check_pool(x, kernel_size, stride, padding, "max_pool2d_forward")
     N, C, H, W = x.shape
     cols = im2col(x.reshape(N * C, 1, H, W), k, k, s, p, pad_value=-np.inf)  # (N·C, k², L)
     # The first maximum down each column, as cols.argmax(axis=1) but several times faster: one
-    # pass per row of the window (k² of them) with whole-array operations; NumPy's argmax along
-    # a middle axis is slow, and masked copies (np.where, np.copyto) are slower than arithmetic.
+    # pass per row of the window (k² of them) with whole-array arithmetic (NumPy's argmax along
+    # a middle axis is slow, and masked copies such as np.copyto(where=) are slower still), and
+    # the positions kept in one byte each rather than eight: memory traffic is the cost here.
     out = cols[:, 0].copy()                                        # (N·C, L) running maximum
-    argmax = np.zeros(out.shape, dtype=np.int64)                   # (N·C, L) where it is
+    pos = np.zeros(out.shape, dtype=np.uint8 if k * k <= 256 else np.int32)  # where it is
     for t in range(1, k * k):
         row = cols[:, t]
-        better = (row > out) | np.isnan(row)                       # strictly: ties keep the first
-        argmax += better * (t - argmax)                            # t where better, else unchanged
-        np.maximum(out, row, out=out)                              # (a NaN propagates, as torch)
-    return out.reshape(N, C, OH, OW), (x.shape, argmax, k, s, p)
+        pos += (row > out) * (t - pos)            # t where strictly greater: ties keep the first
+        np.maximum(out, row, out=out)                  # a NaN propagates, as in torch
+    nan = np.isnan(out)
+    if nan.any():                                      # rare: torch points at the window's last NaN
+        r, c = np.nonzero(nan)
+        pos[r, c] = k * k - 1 - np.isnan(cols[r, ::-1, c]).argmax(axis=1)
+    return out.reshape(N, C, OH, OW), (x.shape, pos, k, s, p)
 
 
 def max_pool2d_backward(dout, cache: tuple) -> np.ndarray:
-    """Backward of :func:`max_pool2d_forward`: put dout into the argmax rows, then col2im.
+    """Backward of :func:`max_pool2d_forward`: each output's gradient goes to its maximum.
+
+    One pass per window position t = (a, b): ``dout`` where t held the maximum lands on the
+    strided view of dx that position t reads, which is col2im done in place. When the windows
+    do not overlap (stride ≥ k, the usual case) each input gets at most one gradient, so the
+    products are written straight into dx instead of added.
 
     Returns dx: (N, C, H, W).
     """
-    (N, C, H, W), argmax, k, s, p = cache
+    (N, C, H, W), pos, k, s, p = cache
     OH = conv_output_size(H, k, p, s)
-    dout = check_grad_shape(dout, (N, C, OH, argmax.shape[1] // OH), "max_pool2d_backward")
-    dout = dout.reshape(N * C, -1)                                # (N·C, L)
-    dcols = np.empty((N * C, k * k, dout.shape[1]), dtype=dout.dtype)     # (N·C, k², L)
-    for t in range(k * k):                  # row t of each column: dout where t was the argmax
-        np.multiply(dout, argmax == t, out=dcols[:, t])
-    return col2im(dcols, (N * C, 1, H, W), k, k, s, p).reshape(N, C, H, W)
+    OW = pos.shape[1] // OH
+    dout = check_grad_shape(dout, (N, C, OH, OW), "max_pool2d_backward")
+    pos = pos.reshape(N, C, OH, OW)
+    dx_pad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+    for t in range(k * k):
+        a, b = divmod(t, k)
+        view = dx_pad[:, :, a:a + s * (OH - 1) + 1:s, b:b + s * (OW - 1) + 1:s]   # (N, C, OH, OW)
+        if s >= k:
+            np.multiply(dout, pos == t, out=view)
+        else:
+            view += dout * (pos == t)
+    return dx_pad[:, :, p:p + H, p:p + W]
 
 
 def avg_pool2d_forward(x, kernel_size: int, stride: int | None = None,
