@@ -8,18 +8,30 @@ prints one line such as
     Python 3.11.7 · NumPy 2.4.6 · PyTorch 2.13.0 · device cpu (no CUDA or Apple MPS found)
     · 2 threads · seed 0
 
-(on one line). :func:`seeded` is the one helper with which every model of
-``course_lib.torch_ref`` seeds its initial weights (``Model(..., seed=0)``).
+(on one line), then one yellow line for each course package that is missing or outside the
+range the course supports, with the command that installs the tested version (nothing when all
+is well; ``python -m course_lib.doctor`` checks more). :func:`seeded` is the one helper with
+which every model of ``course_lib.torch_ref`` seeds its initial weights (``Model(..., seed=0)``).
+
+The package check compares what is installed with two files of the checkout: the supported
+ranges that ``pyproject.toml`` declares (``[project] dependencies``, the extras and
+``requires-python``) and the exact versions that ``requirements.txt`` locks. It lives here,
+below :mod:`course_lib.doctor`, because ``setup()`` runs it and the doctor builds on it.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import random
-from collections.abc import Iterator
+import shlex
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -158,7 +170,7 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
         threads: PyTorch CPU threads; default ``$COURSE_THREADS`` or the usable cores (≤ 8).
         device: force a device ("cpu", "cuda", "mps"); default ``$COURSE_DEVICE`` or automatic
             (CUDA, then Apple MPS, then CPU).
-        quiet: do not print the summary line.
+        quiet: print nothing (neither the summary line nor the package warnings).
 
     Returns:
         A :class:`CourseEnv` with ``seed``, ``device``, ``threads``, ``rng`` and ``summary``.
@@ -176,5 +188,7 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
                f"{n_threads} thread{'s' if n_threads > 1 else ''} · seed {seed}")
     if not quiet:
         print(summary)
+        for line in version_warnings():
+            print(f"{_YELLOW}{line}{_RESET}")
     return CourseEnv(seed=seed, device=dev, device_reason=reason, threads=n_threads, rng=rng,
                      summary=summary)

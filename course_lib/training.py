@@ -26,7 +26,9 @@ results reproduce):
 Data may live anywhere (often the CPU); each batch is moved to the device of the model's
 first parameter (:func:`model_device`) with :func:`to_device` just before it is used.
 Random batches are drawn by index first, so moving the data never changes which examples
-are drawn.
+are drawn. Every chapter puts its models on ``env.device`` (chosen by ``course_lib.setup``);
+a chapter whose networks are tiny uses :func:`small_model_device`, the CPU unless
+``COURSE_DEVICE`` asks for another device.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ from dataclasses import dataclass, field
 
 from course_lib.scratch.validate import check_int, check_positive
 
-__all__ = ["accuracy", "History", "model_device", "to_device", "eval_mode", "evaluate",
-           "optimizer_step", "fit", "run_steps", "fit_steps"]
+__all__ = ["accuracy", "History", "model_device", "to_device", "small_model_device",
+           "eval_mode", "evaluate", "optimizer_step", "fit", "run_steps", "fit_steps"]
 
 LIVE_ENV = "COURSE_LIVE_PLOTS"
 
@@ -128,6 +130,23 @@ def to_device(batch, device):
     if isinstance(batch, (tuple, list)):
         return type(batch)(to_device(b, device) for b in batch)
     return batch
+
+
+def small_model_device(device):
+    """Where a tiny model trains: ``device`` if the learner chose it through ``COURSE_DEVICE``,
+    else the CPU.
+
+    A network of a few thousand weights fed batches of a few dozen examples spends a GPU's
+    time launching small kernels and copying, not computing, so the CPU trains it faster. The
+    chapters whose networks are that small call ``small_model_device(env.device)``; setting
+    ``COURSE_DEVICE=cuda`` (or ``mps``) still runs them on the GPU, which is how the test suite
+    exercises their device paths.
+    """
+    import torch
+
+    from course_lib.env import DEVICE_ENV
+
+    return torch.device(device) if os.environ.get(DEVICE_ENV) else torch.device("cpu")
 
 
 @contextmanager

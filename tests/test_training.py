@@ -19,6 +19,7 @@ from course_lib.training import (
     model_device,
     optimizer_step,
     run_steps,
+    small_model_device,
     to_device,
 )
 
@@ -201,3 +202,11 @@ def test_device_helpers():
     moved = to_device((x, [x, None], 3), torch.device("cpu"))
     assert isinstance(moved, tuple) and isinstance(moved[1], list)
     assert moved[0] is x and moved[1][1] is None and moved[2] == 3
+
+
+def test_small_model_device_is_the_cpu_unless_asked(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    assert small_model_device(torch.device("meta")) == torch.device("cpu")
+    monkeypatch.setenv("COURSE_DEVICE", "meta")                    # the learner's choice wins
+    assert small_model_device(torch.device("meta")) == torch.device("meta")
+    assert small_model_device("cpu") == torch.device("cpu")

@@ -103,7 +103,7 @@ def _streams(ids: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Te
     """
     m = len(ids) - 1
     L = math.ceil(m / batch_size)
-    padded = torch.zeros(batch_size * L + 1, dtype=torch.int64)
+    padded = torch.zeros(batch_size * L + 1, dtype=torch.int64, device=ids.device)
     padded[: len(ids)] = ids
     return padded[:-1].view(batch_size, L), padded[1:].view(batch_size, L), m
 

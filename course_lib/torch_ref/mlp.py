@@ -91,8 +91,8 @@ def mlp_from_params(params: Mapping[str, np.ndarray], activation: str = "relu", 
     linears = [m for m in model.net if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for lin, W, b in zip(linears, Ws, bs, strict=True):
-            lin.weight.copy_(torch.as_tensor(W.T, dtype=dtype))
-            lin.bias.copy_(torch.as_tensor(b, dtype=dtype))
+            lin.weight.copy_(torch.as_tensor(W.T, dtype=dtype, device=lin.weight.device))
+            lin.bias.copy_(torch.as_tensor(b, dtype=dtype, device=lin.bias.device))
     return model
 
 

@@ -41,7 +41,7 @@ from torch import nn
 from course_lib.env import seeded
 from course_lib.scratch.validate import as_array, check_int, check_positive, check_rng
 from course_lib.torch_ref.char_rnn import CELLS
-from course_lib.training import eval_mode
+from course_lib.training import eval_mode, model_device
 
 __all__ = ["CELLS", "adding_problem", "LastStateRegressor", "sliding_windows",
            "MONTHS", "DATE_SRC_CHARS", "DATE_TGT_CHARS", "make_dates", "encode_dates",
@@ -180,25 +180,28 @@ def sample_masked(model: nn.Module, vocab, prompt: str, length: int, *,
     where = "sample_masked"
     length = check_int(length, where, "length", low=0)
     tau = check_positive(temperature, where, "temperature")
-    gen = torch.Generator().manual_seed(check_int(seed, where, "seed", low=0))
+    gen = torch.Generator().manual_seed(check_int(seed, where, "seed", low=0))   # on the CPU
     if not isinstance(prompt, str) or not prompt:
         raise ValueError(f"{where}: prompt must be a non-empty str, got {prompt!r}")
     forced = dict(forced or {})
     for pos in forced:
         check_int(pos, where, "a position in forced", low=0, high=max(length - 1, 0))
-    ban = torch.as_tensor(np.asarray(vocab.encode(banned), dtype=np.int64))
+    ban = torch.as_tensor(np.asarray(vocab.encode(banned), dtype=np.int64))        # on the CPU
+    device = model_device(model)              # the inputs go where the model is
+    prompt_ids = np.asarray(vocab.encode(prompt), dtype=np.int64)
     out = []
     with eval_mode(model):
-        logits, state = model(torch.as_tensor(np.asarray(vocab.encode(prompt)))[None], None)
+        logits, state = model(torch.as_tensor(prompt_ids, device=device)[None], None)
         for pos in range(length):
             if pos in forced:
                 nxt = int(vocab.encode(forced[pos])[0])
             else:
-                z = logits[0, -1].double() / tau                             # (V,)
+                # sampled on the CPU, so a seed gives the same text on every device
+                z = logits[0, -1].double().cpu() / tau                       # (V,)
                 z[ban] = -torch.inf
                 nxt = int(torch.multinomial(torch.softmax(z, -1), 1, generator=gen))
             out.append(nxt)
-            logits, state = model(torch.tensor([[nxt]]), state)
+            logits, state = model(torch.tensor([[nxt]], device=device), state)
     return vocab.decode(out)
 
 
