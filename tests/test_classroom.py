@@ -266,33 +266,34 @@ def test_worked_solutions_get_full_points(graded):
         assert gb.find_assignment("ch01").max_score == 4 + 1
 
 
+def _ch03_result(course, student: str) -> tuple[dict[str, float], dict]:
+    """The auto scores of ``student``'s chapter-03 submission and its autograded notebook."""
+    with _gradebook(course) as gb:
+        scores, _ = _auto_scores(gb, "ch03", student)
+    return scores, _load(_notebook_file(course, "autograded", "ch03", student))
+
+
+def _error_names(cell: dict) -> list[str]:
+    return [o["ename"] for o in cell["outputs"] if o["output_type"] == "error"]
+
+
 @pytest.mark.slow
 def test_stubs_score_zero_and_the_rest_is_graded(graded):
-    course, _ = graded
-    with _gradebook(course) as gb:
-        scores, _ = _auto_scores(gb, "ch03", "bob")
+    scores, autograded = _ch03_result(graded[0], "bob")
     assert scores == {"ex1-check": 0.0, "ex2-check": 0.0, "ex3-check": 1.0, "ex4-check": 1.0,
                       "ex5-check": 1.0}
-    autograded = _load(_notebook_file(course, "autograded", "ch03", "bob"))
-    errors = [o["ename"] for o in _cell(autograded, "ex1-check")["outputs"]
-              if o["output_type"] == "error"]
-    assert errors == ["ExerciseFailed"]
+    assert _error_names(_cell(autograded, "ex1-check")) == ["ExerciseFailed"]
 
 
 @pytest.mark.slow
 def test_an_error_and_an_endless_loop_are_recorded_and_block_nothing(graded):
-    course, _ = graded
-    with _gradebook(course) as gb:
-        scores, _ = _auto_scores(gb, "ch03", "carol")
+    scores, autograded = _ch03_result(graded[0], "carol")
     assert scores == {"ex1-check": 1.0, "ex2-check": 0.0, "ex3-check": 1.0, "ex4-check": 1.0,
                       "ex5-check": 1.0}
-    autograded = _load(_notebook_file(course, "autograded", "ch03", "carol"))
     extra = next(c for c in autograded["cells"] if "extra" in c["metadata"].get("tags", []))
-    assert [o["ename"] for o in extra["outputs"] if o["output_type"] == "error"] == \
-        ["RuntimeError"]
-    timed_out = [o for o in _cell(autograded, "ex2-check")["outputs"]
-                 if o["output_type"] == "error"]
-    assert "CellTimeoutError" in [o["ename"] for o in timed_out]   # after a KeyboardInterrupt
+    assert _error_names(extra) == ["RuntimeError"]
+    # after a KeyboardInterrupt
+    assert "CellTimeoutError" in _error_names(_cell(autograded, "ex2-check"))
 
 
 @pytest.mark.slow
