@@ -9,13 +9,17 @@ tests/test_import_layers.py enforces it):
    ``course_lib.data``      offline, checksummed datasets;
    ``course_lib.checks``    numeric gradients and scratch-vs-torch comparisons;
    ``course_lib.show``      :func:`show_source`;
+   ``course_lib.progress``  the learner's record of passed exercises;
+   ``course_lib.versions``  installed packages against the lock and the supported ranges;
+   ``course_lib.doctor``    ``python -m course_lib.doctor``: what is wrong with a set-up;
 2. ``course_lib.training``  the training loops (``fit`` by epochs, ``fit_steps``/``run_steps``
    by steps) and the device rule;
 3. ``course_lib.torch_ref`` PyTorch reference models;
 4. ``course_lib.plots``, ``course_lib.widgets``, ``course_lib.autograd_graph``: pictures and
-   controls reused by the chapters;
+   controls reused by the chapters; ``course_lib.bench``: scratch against PyTorch, timed;
 5. ``course_lib.exercises`` automatic checks for the exercises;
-6. ``course_lib.student_edition`` the notebooks without solutions.
+6. ``course_lib.student_edition`` the notebooks without solutions; ``course_lib.classroom``
+   the teacher's nbgrader assignments.
 
 ``import course_lib`` itself is cheap: PyTorch is imported only when a function needs it.
 """

@@ -21,21 +21,17 @@ below :mod:`course_lib.doctor`, because ``setup()`` runs it and the doctor build
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import random
-import shlex
-import sys
-import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from course_lib.scratch.validate import check_int
+from course_lib.versions import version_warnings
 
 #: Environment variables the course reads.
 DEVICE_ENV = "COURSE_DEVICE"      # "cpu", "cuda", "cuda:1", "mps": overrides the automatic choice
@@ -189,6 +185,7 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
     if not quiet:
         print(summary)
         for line in version_warnings():
-            print(f"{_YELLOW}{line}{_RESET}")
+            print(f"\033[33m{line}\033[0m")              # yellow
     return CourseEnv(seed=seed, device=dev, device_reason=reason, threads=n_threads, rng=rng,
                      summary=summary)
+

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import seed_everything, setup
+from course_lib import seed_everything, setup, versions
 from course_lib.env import choose_device, default_threads
 
 
@@ -112,3 +112,29 @@ def test_import_course_lib_does_not_import_torch():
 
     code = "import sys, course_lib, course_lib.scratch; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_setup_adds_one_yellow_line_per_package_out_of_range(monkeypatch, capsys):
+    real = versions.installed_version
+    monkeypatch.setattr(versions, "installed_version",
+                        lambda name: "1.26.4" if name == "numpy" else real(name))
+    locked = versions.read_lock(versions.find_checkout() / "requirements.txt")["numpy"][1]
+    env = setup(seed=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == env.summary and len(lines) == 2, lines
+    assert lines[1].startswith("\033[33mcourse_lib: numpy 1.26.4 is outside the supported range")
+    assert lines[1].endswith(f'install "numpy=={locked}"\033[0m'), lines[1]
+    setup(seed=0, quiet=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_setup_survives_a_broken_package_check(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise OSError("requirements.txt unreadable")
+
+    monkeypatch.setattr(versions, "check_packages", broken)
+    env = setup(seed=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == env.summary
+    assert "could not check the package versions (OSError: requirements.txt unreadable)" in \
+        lines[1]

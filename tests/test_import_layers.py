@@ -5,7 +5,9 @@ The layers, lowest first (a module may import from its own layer or any lower on
 0. ``scratch``: the from-scratch NumPy code (tests/test_scratch_is_numpy_only.py also keeps
    it free of torch);
 1. the plumbing: ``env``, ``data``, ``checks``, ``show``, ``progress`` (the learner's record
-   of passed exercises);
+   of passed exercises), ``versions`` (the installed packages against the lock and the
+   supported ranges: the check ``setup()`` prints) and ``doctor`` (``python -m
+   course_lib.doctor``, built on ``env``, ``versions``, ``data`` and ``progress``);
 2. ``training``: the training loops;
 3. ``torch_ref``: the PyTorch reference models (they train with ``training``);
 4. the pictures and controls: ``plots``, ``widgets``, ``autograd_graph``, and ``bench``
@@ -28,7 +30,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "course_lib"
 
 LAYERS: dict[str, int] = {
     "scratch": 0,
-    "env": 1, "data": 1, "checks": 1, "show": 1, "progress": 1,
+    "env": 1, "data": 1, "checks": 1, "show": 1, "progress": 1, "versions": 1,
+    "doctor": 1,
     "training": 2,
     "torch_ref": 3,
     "plots": 4, "widgets": 4, "autograd_graph": 4, "bench": 4,
