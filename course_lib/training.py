@@ -115,8 +115,15 @@ def _in_kernel() -> bool:
 
 
 def model_device(model):
-    """The device of ``model``'s first parameter: where its batches must go."""
-    return next(model.parameters()).device
+    """The device of ``model``'s first parameter (or, without parameters, of its first buffer):
+    where its batches must go. A module with neither, a fixed function, runs on the CPU."""
+    import torch
+
+    buffers = getattr(model, "buffers", None)
+    for tensors in (model.parameters(), buffers() if buffers is not None else ()):
+        for t in tensors:
+            return t.device
+    return torch.device("cpu")
 
 
 def to_device(batch, device):

@@ -197,6 +197,10 @@ def test_eval_mode_restores_every_mode():
 def test_device_helpers():
     model = nn.Linear(2, 1)
     assert model_device(model) == torch.device("cpu")
+    assert model_device(nn.ReLU()) == torch.device("cpu")             # no parameters: the CPU
+    with_buffer = nn.Module()
+    with_buffer.register_buffer("scale", torch.ones(1, device="meta"))
+    assert model_device(with_buffer) == torch.device("meta")
     x = torch.zeros(2)
     assert to_device(x, "cpu") is x                                 # no copy on the same device
     moved = to_device((x, [x, None], 3), torch.device("cpu"))
