@@ -255,22 +255,27 @@ def _weights(Q, K, mask, scale) -> np.ndarray:
 
     The softmax is written out here, in place and in the dtype of Q (``functional.softmax``
     returns float64: a float32 layer would pay for float64 arithmetic and two conversions).
-    Three cheap tricks: the scale multiplies Q (T_q·d numbers) rather than the scores (T_q·T_k);
-    the row sums use ``einsum``, whose summation loop is several times faster than ``sum()``
-    over many short rows; and one reciprocal per row replaces T_k divisions."""
-    S = (Q * Q.dtype.type(scale)) @ np.swapaxes(K, -1, -2)      # (..., T_q, T_k)
+    Speed comes from memory layout, not from other arithmetic. The scores are computed
+    transposed, Sᵀ = K Qᵀ (..., T_k, T_q), keys down the rows: NumPy reduces along the last
+    axis one short row at a time, but along the second-to-last axis it runs elementwise over
+    whole rows, so the max and the sum over keys become a few long vectorised passes. The
+    result is the transposed view of Aᵀ (no copy): ``A @ V`` and the backward pass hand the
+    transposition to BLAS. Also: the scale multiplies Q (T_q·d numbers) rather than the scores
+    (T_q·T_k), the sum is an ``einsum`` (faster than ``sum()`` here), and one reciprocal per
+    query replaces T_k divisions."""
+    St = K @ np.swapaxes(Q * Q.dtype.type(scale), -1, -2)     # (..., T_k, T_q) = (scale Q Kᵀ)ᵀ
     if mask is not None:                                        # an additive mask, built on
-        S += np.where(mask, 0.0, -np.inf).astype(S.dtype)       # the mask's (small) shape
-    m = S.max(axis=-1, keepdims=True)                           # (..., T_q, 1)
+        St += np.where(np.swapaxes(mask, -1, -2), 0.0, -np.inf).astype(St.dtype)  # its shape
+    m = St.max(axis=-2, keepdims=True)                          # (..., 1, T_q) max over keys
     if mask is not None:
-        m[np.isneginf(m)] = 0.0                                 # rows of only −∞: exp gives 0
-    S -= m                                                      # every exponent ≤ 0
-    A = np.exp(S, out=S)
-    total = np.einsum("...k->...", A)[..., None]                # (..., T_q, 1) row sums
+        m[np.isneginf(m)] = 0.0                                 # queries with only −∞: exp → 0
+    St -= m                                                     # every exponent ≤ 0
+    At = np.exp(St, out=St)
+    total = np.einsum("...kq->...q", At)[..., None, :]          # (..., 1, T_q) sums over keys
     if mask is not None:
-        total[total == 0] = 1.0                                 # fully masked rows stay 0
-    A *= 1.0 / total
-    return A
+        total[total == 0] = 1.0                                 # fully masked queries stay 0
+    At *= 1.0 / total
+    return np.swapaxes(At, -1, -2)                              # A (..., T_q, T_k), a view
 
 
 def attention_weights(Q, K, mask=None, *, scale: float | None = None) -> np.ndarray:
@@ -352,11 +357,14 @@ def scaled_dot_product_attention_backward(dout, cache: AttentionCache
     Q, K, V, A, s = cache.Q, cache.K, cache.V, cache.A, cache.scale
     out_shape = np.broadcast_shapes(A.shape[:-2], V.shape[:-2]) + (A.shape[-2], V.shape[-1])
     dout = check_grad_shape(dout, out_shape, where)
-    dV = np.swapaxes(A, -1, -2) @ dout                          # (..., T_k, d_v)
-    dA = dout @ np.swapaxes(V, -1, -2)                          # (..., T_q, T_k)
-    dS = A * (dA - np.einsum("...k,...k->...", dA, A)[..., None])  # softmax backward, per row
-    dQ = s * (dS @ K)                                           # (..., T_q, d)
-    dK = s * (np.swapaxes(dS, -1, -2) @ Q)                      # (..., T_k, d)
+    # The same formulas in the transposed layout of the forward pass (keys down the rows):
+    # dA = dout Vᵀ, dS = A ⊙ (dA − Σ_keys dA ⊙ A), dQ = s dS K, dK = s dSᵀ Q, dV = Aᵀ dout.
+    At = np.swapaxes(A, -1, -2)                                 # (..., T_k, T_q)
+    dV = At @ dout                                              # (..., T_k, d_v)
+    dAt = V @ np.swapaxes(dout, -1, -2)                         # (..., T_k, T_q) = dAᵀ
+    dSt = At * (dAt - np.einsum("...kq,...kq->...q", dAt, At)[..., None, :])  # softmax bwd
+    dQ = s * (np.swapaxes(dSt, -1, -2) @ K)                     # (..., T_q, d)
+    dK = s * (dSt @ Q)                                          # (..., T_k, d)
     return _sum_to_shape(dQ, Q.shape), _sum_to_shape(dK, K.shape), _sum_to_shape(dV, V.shape)
 
 
