@@ -33,6 +33,7 @@ a chapter whose networks are tiny uses :func:`small_model_device`, the CPU unles
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -119,11 +120,8 @@ def model_device(model):
     where its batches must go. A module with neither, a fixed function, runs on the CPU."""
     import torch
 
-    buffers = getattr(model, "buffers", None)
-    for tensors in (model.parameters(), buffers() if buffers is not None else ()):
-        for t in tensors:
-            return t.device
-    return torch.device("cpu")
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return torch.device("cpu") if first is None else first.device
 
 
 def to_device(batch, device):

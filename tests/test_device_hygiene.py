@@ -211,6 +211,9 @@ class _DeviceStrict:
 
         return iter([torch.empty(0, device=self.device)])
 
+    def buffers(self):
+        return iter(())
+
     def __call__(self, ids, state=None):
         import torch
 
