@@ -74,27 +74,6 @@ def test_conv2d_matches_torch_forward_and_backward(impl, case):
     assert out.dtype == dx.dtype == dw.dtype == np.float64
 
 
-
-@pytest.mark.parametrize("rows", [1, 2, 3])
-@pytest.mark.parametrize("case", [(2, 3, 9, 7, 4, 3, 2, 1, 1, 1), (2, 2, 11, 10, 3, 3, 2, 2, 2, 2),
-                                  (3, 1, 8, 8, 2, 5, 5, 1, 2, 1)], ids=str)
-def test_im2col_in_bands_of_rows_gives_the_same_layer(monkeypatch, rows, case):
-    """The columns are built a band of output rows at a time (conv.BLOCK_BYTES); bands of
-    1, 2 or 3 rows, a last band shorter than the others, stride and dilation included, give
-    PyTorch's output and gradients."""
-    import course_lib.scratch.conv as conv
-
-    N, C, H, W, F_, kh, kw, s, p, d = case
-    OW = conv_output_size(W, kw, p, s, d)
-    monkeypatch.setattr(conv, "BLOCK_BYTES", rows * C * kh * kw * OW * N * 8)   # float64
-    rng = np.random.default_rng(rows)
-    x, w, b = rng.normal(size=(N, C, H, W)), rng.normal(size=(F_, C, kh, kw)), rng.normal(size=F_)
-    out, cache = conv2d_forward(x, w, b, stride=s, padding=p, dilation=d)
-    g = rng.normal(size=out.shape)
-    for got, want in zip((out, *conv2d_backward(g, cache)), _torch_conv(x, w, b, s, p, d, g),
-                         strict=True):
-        _close(got, want)
-
 def test_loops_and_im2col_agree_and_bias_defaults_to_zero():
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(2, 3, 9, 8)), rng.normal(size=(4, 3, 3, 3))

@@ -313,39 +313,22 @@ def col2im(cols, x_shape: tuple, kh: int, kw: int, stride: int = 1, padding: int
 # 5. conv2d as one matrix product
 # ---------------------------------------------------------------------------------------------
 
-#: The size of one block of im2col columns: about what one core's L2 cache holds.
-BLOCK_BYTES = 1 << 20
+def _unfold(x, kh, kw, s, p, d, OH, OW) -> np.ndarray:
+    """im2col for the whole batch as one matrix, ``cols`` (C·kh·kw, OH·OW·N).
 
-
-def _pad_batch_last(x: np.ndarray, p: int) -> np.ndarray:
-    """x (N, C, H, W) zero-padded by p and laid out (C, H + 2p, W + 2p, N), batch innermost
-    (the "CHWN" layout of cuda-convnet): each kernel tap then copies runs of N·OW contiguous
+    Two layout choices make it fast: the batch sits in the columns, so that the layer is one
+    large matrix product instead of N small ones; and the batch is the innermost axis (the
+    "CHWN" layout of cuda-convnet), so that each kernel tap copies runs of N·OW contiguous
     numbers instead of rows of OW."""
     N, C, H, W = x.shape
     x_pad = np.zeros((C, H + 2 * p, W + 2 * p, N), dtype=x.dtype)
-    x_pad[:, p:p + H, p:p + W] = x.transpose(1, 2, 3, 0)
-    return x_pad
-
-
-def _unfold_blocks(x_pad, kh, kw, s, d, OH, OW):
-    """im2col of the whole batch, one band of output rows at a time.
-
-    Yields ``(i0, i1, cols)`` with ``cols`` (C·kh·kw, (i1 − i0)·OW·N) the columns of output
-    rows i0 ≤ i < i1 (columns ordered row, column, sample). The batch sits in the columns, so
-    each block is still one large matrix product for the whole batch; a band holds about
-    :data:`BLOCK_BYTES`, so the product reads it from the cache right after it is written, and
-    one buffer serves every band (the full matrix would be fresh memory at every call)."""
-    C, N = x_pad.shape[0], x_pad.shape[3]
-    rows = max(1, min(OH, BLOCK_BYTES // (C * kh * kw * OW * N * x_pad.itemsize)))
-    buffer = np.empty((C, kh, kw, rows, OW, N), dtype=x_pad.dtype)
-    for i0 in range(0, OH, rows):
-        i1 = min(OH, i0 + rows)
-        cols = buffer[:, :, :, :i1 - i0]
-        for a in range(kh):
-            for b in range(kw):
-                r, c = s * i0 + d * a, d * b      # where tap (a, b) sits for output (i0, 0)
-                cols[:, a, b] = x_pad[:, r:r + s * (i1 - i0 - 1) + 1:s, c:c + s * (OW - 1) + 1:s]
-        yield i0, i1, cols.reshape(C * kh * kw, (i1 - i0) * OW * N)
+    x_pad[:, p:p + H, p:p + W] = x.transpose(1, 2, 3, 0)          # (C, H + 2p, W + 2p, N)
+    cols = np.empty((C, kh, kw, OH, OW, N), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            r, c = d * a, d * b                   # where tap (a, b) sits for output (0, 0)
+            cols[:, a, b] = x_pad[:, r:r + s * (OH - 1) + 1:s, c:c + s * (OW - 1) + 1:s]
+    return cols.reshape(C * kh * kw, OH * OW * N)
 
 
 def _fold_matmul(w, dout_rows, x_shape, s, p, d, OH, OW) -> np.ndarray:
@@ -369,9 +352,7 @@ def conv2d_forward(x, w, b=None, stride: int = 1, padding: int = 0,
     """conv2d with im2col: ``out = W_row @ cols + b``, identical to the loops.
 
     The columns of the whole batch sit side by side, ``cols`` (C·kh·kw, OH·OW·N), so the layer
-    is a few large matrix products, one per band of output rows (BLAS is fastest on big GEMMs,
-    not on N small ones). The cache keeps the padded input, not ``cols``: the backward pass
-    rebuilds the columns band by band, as PyTorch keeps a layer's input, not its im2col matrix.
+    is a single large matrix product (BLAS is fastest on one big GEMM, not on N small ones).
 
     Args:
         x: (N, C, H, W) input; w: (F, C, kh, kw) kernels; b: (F,) biases or None (zero);
@@ -382,22 +363,19 @@ def conv2d_forward(x, w, b=None, stride: int = 1, padding: int = 0,
     """
     x, w, b, s, p, d, OH, OW = _check_conv(x, w, b, stride, padding, dilation, "conv2d_forward")
     N, F, _, kh, kw = x.shape[0], *w.shape
-    x_pad = _pad_batch_last(x, p)                                 # (C, H + 2p, W + 2p, N)
+    cols = _unfold(x, kh, kw, s, p, d, OH, OW)                    # (C·kh·kw, OH·OW·N)
     W_row = w.reshape(F, -1)                                      # (F, C·kh·kw)
-    out = np.empty((F, OH, OW, N), dtype=np.result_type(w, x))
-    for i0, i1, cols in _unfold_blocks(x_pad, kh, kw, s, d, OH, OW):
-        np.matmul(W_row, cols, out=out[:, i0:i1].reshape(F, -1))  # rows i0..i1-1: one GEMM
-    out += b[:, None, None, None]
-    out = out.transpose(3, 0, 1, 2)                               # (N, F, OH, OW)
-    return np.ascontiguousarray(out), (x.shape, x_pad, w, s, p, d)
+    out = W_row @ cols                                            # (F, OH·OW·N): one GEMM
+    out += b[:, None]
+    out = out.reshape(F, OH, OW, N).transpose(3, 0, 1, 2)         # (N, F, OH, OW)
+    return np.ascontiguousarray(out), (x.shape, cols, w, s, p, d)
 
 
 def conv2d_backward(dout, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward of :func:`conv2d_forward`: the backward of a matrix product, then col2im.
 
     With ``out = W_row cols + b`` (the whole batch at once):
-    ``dW_row = dout colsᵀ`` (summed over the bands of rows), ``dcols = W_rowᵀ dout``,
-    ``db = Σ dout``.
+    ``dW_row = dout colsᵀ``, ``dcols = W_rowᵀ dout``, ``db = Σ dout``.
 
     Args:
         dout: (N, F, OH, OW) upstream gradient; cache: from the forward pass.
@@ -405,14 +383,12 @@ def conv2d_backward(dout, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndar
     Returns:
         ``dx`` (N, C, H, W), ``dw`` (F, C, kh, kw), ``db`` (F,).
     """
-    x_shape, x_pad, w, s, p, d = cache
-    N, F, kh, kw = x_shape[0], w.shape[0], w.shape[2], w.shape[3]
+    x_shape, cols, w, s, p, d = cache
+    N, F, kh = x_shape[0], w.shape[0], w.shape[2]
     OH = conv_output_size(x_shape[2], kh, p, s, d)
-    OW = conv_output_size(x_shape[3], kw, p, s, d)
+    OW = cols.shape[1] // (N * OH)
     dout = check_grad_shape(dout, (N, F, OH, OW), "conv2d_backward")
     dout_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)        # (F, OH·OW·N)
-    dW_row = np.zeros((F, w[0].size), dtype=np.result_type(w, dout))    # (F, C·kh·kw)
-    for i0, i1, cols in _unfold_blocks(x_pad, kh, kw, s, d, OH, OW):
-        dW_row += dout_rows[:, i0 * OW * N:i1 * OW * N] @ cols.T
+    dW_row = dout_rows @ cols.T                                   # (F, C·kh·kw)
     dx = _fold_matmul(w, dout_rows, x_shape, s, p, d, OH, OW)     # col2im(W_rowᵀ dout_rows)
     return dx, dW_row.reshape(w.shape), dout_rows.sum(axis=1)
