@@ -161,8 +161,8 @@ def check_install(checkout: Path | None = None, *, package_dir: Path | None = No
     want = sorted(versions.declared_ranges(checkout).groups.get("runtime", {}))
     from packaging.requirements import Requirement
 
-    have = sorted(Requirement(r).name for r in info.requires
-                  if "extra" not in str(Requirement(r).marker or ""))
+    reqs = [Requirement(r) for r in info.requires]
+    have = sorted(r.name for r in reqs if "extra" not in str(r.marker or ""))
     if want != have:
         return Result(name, WARN, f"imported from this checkout, but its installed metadata "
                       f"declares {have or 'no dependencies'} while pyproject.toml declares "
@@ -241,7 +241,7 @@ def _ipywidgets_wants() -> str | None:
         return None
     for text in reqs:
         req = Requirement(text)
-        if req.name.replace("-", "_").lower() == "jupyterlab_widgets" and req.marker is None:
+        if versions.canonical(req.name) == "jupyterlab-widgets" and req.marker is None:
             return str(req.specifier)
     return None
 

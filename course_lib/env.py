@@ -13,10 +13,9 @@ range the course supports, with the command that installs the tested version (no
 is well; ``python -m course_lib.doctor`` checks more). :func:`seeded` is the one helper with
 which every model of ``course_lib.torch_ref`` seeds its initial weights (``Model(..., seed=0)``).
 
-The package check compares what is installed with two files of the checkout: the supported
-ranges that ``pyproject.toml`` declares (``[project] dependencies``, the extras and
-``requires-python``) and the exact versions that ``requirements.txt`` locks. It lives here,
-below :mod:`course_lib.doctor`, because ``setup()`` runs it and the doctor builds on it.
+The package check (:mod:`course_lib.versions`, shared with :mod:`course_lib.doctor`) compares
+what is installed with the supported ranges that ``pyproject.toml`` declares and the exact
+versions that ``requirements.txt`` locks.
 """
 
 from __future__ import annotations
@@ -188,4 +187,3 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
             print(f"\033[33m{line}\033[0m")              # yellow
     return CourseEnv(seed=seed, device=dev, device_reason=reason, threads=n_threads, rng=rng,
                      summary=summary)
-

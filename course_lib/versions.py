@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# ------------------------------------------------------------------------------------------
 #: The Python minor version the course is tested with (the README asks for it).
 TESTED_PYTHON = "3.11"
 #: What each extra of pyproject.toml is for (a missing extra is a warning, not a problem).
@@ -79,7 +78,8 @@ def find_checkout(start: Path | None = None) -> Path | None:
     return _PACKAGE_DIR.parent if _is_checkout(_PACKAGE_DIR.parent) else None
 
 
-def _canonical(name: str) -> str:
+def canonical(name: str) -> str:
+    """A distribution name in its normal form: ``Jupyterlab_Widgets`` → ``jupyterlab-widgets``."""
     from packaging.utils import canonicalize_name
 
     return canonicalize_name(name)
@@ -100,7 +100,7 @@ def read_lock(path: Path) -> dict[str, tuple[str, str]]:
         req = Requirement(line)
         exact = [s.version for s in req.specifier if s.operator == "=="]
         if exact:
-            pins[_canonical(req.name)] = (req.name, exact[0])
+            pins[canonical(req.name)] = (req.name, exact[0])
     return pins
 
 
@@ -213,7 +213,7 @@ def check_packages(checkout: Path | None = None, *,
         if groups is not None and group not in groups:
             continue
         for name, supported in packages.items():
-            written, locked = lock.get(_canonical(name), (name, None))
+            written, locked = lock.get(canonical(name), (name, None))
             installed = version_of(name)
             status = "missing" if installed is None else _compare(installed, locked, supported)
             target = f"{written}=={locked}" if locked else f"{written}{supported}"
