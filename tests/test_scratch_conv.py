@@ -74,6 +74,32 @@ def test_conv2d_matches_torch_forward_and_backward(impl, case):
     assert out.dtype == dx.dtype == dw.dtype == np.float64
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_im2col_conv_on_a_batch_that_spans_many_transpose_blocks(dtype, tol):
+    """The output (F·OH·OW rows of N) and dx are moved batch-first in blocks of about 32 KB:
+    here 7·40·37 rows make several blocks and a partial last one."""
+    case = (5, 2, 40, 37, 7, 3, 3, 1, 1, 1)
+    N, C, H, W, F_, kh, kw, s, p, d = case
+    rng = np.random.default_rng(7)
+    x, w, b = rng.normal(size=(N, C, H, W)), rng.normal(size=(F_, C, kh, kw)), rng.normal(size=F_)
+    g = rng.normal(size=(N, F_, H, W))
+    want = _torch_conv(x, w, b, s, p, d, g)
+    out, cache = conv2d_forward(*(a.astype(dtype) for a in (x, w, b)), stride=s, padding=p)
+    got = (out, *conv2d_backward(g.astype(dtype), cache))
+    for a, b_ in zip(got, want):
+        assert a.dtype == dtype and a.flags.c_contiguous
+        _close(a, b_, tol)
+
+
+@pytest.mark.parametrize("shape", [(3, 1), (1, 7), (5000, 3), (2, 3, 4, 5000), (6, 5, 4, 9)])
+def test_batch_to_front_is_a_transpose_in_blocks(shape):
+    from course_lib.scratch.conv import _batch_to_front
+    a = np.random.default_rng(0).normal(size=shape)
+    got = _batch_to_front(a)
+    assert got.flags.c_contiguous and got.dtype == a.dtype
+    assert np.array_equal(got, np.moveaxis(a, -1, 0))
+
+
 def test_loops_and_im2col_agree_and_bias_defaults_to_zero():
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(2, 3, 9, 8)), rng.normal(size=(4, 3, 3, 3))
