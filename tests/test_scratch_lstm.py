@@ -54,6 +54,38 @@ def test_forward_and_bptt_equal_torch(N, T, D, H):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
 
 
+def _sigmoid(z):
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("N, T, D, H", SHAPES + [(16, 9, 7, 33)])
+def test_fused_layer_is_the_plain_equations_bit_for_bit(N, T, D, H, dtype):
+    """lstm_forward folds σ's ½ into the weights and makes one tanh call for the four gates:
+    exact rewrites, so it computes the same numbers as the plain equations (with the same
+    input-projection GEMM), not just close ones; and it stays close to the step function."""
+    rng = np.random.default_rng([N, T, D, H, 1])
+    Wx, Wh, b = (v.astype(dtype) for v in _params(rng, D, H, scale=2.0).values())
+    x, h0, c0 = (rng.normal(size=s).astype(dtype) for s in ((N, T, D), (N, H), (N, H)))
+    h, cache = L.lstm_forward(x, h0, Wx, Wh, b, c0)
+    gates = L.lstm_gates(cache)
+    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
+    h_t, c_t, h_s, c_s = h0, c0, h0, c0
+    for t in range(T):
+        a = xw[:, t] + h_t @ Wh
+        i, f, g, o = (_sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]),
+                      _sigmoid(a[:, 3 * H:]))
+        c_t = f * c_t + i * g
+        h_t = o * np.tanh(c_t)
+        assert np.array_equal(h[:, t], h_t) and np.array_equal(gates["cell"][:, t], c_t)
+        for name, want in zip(L.GATE_NAMES, (i, f, g, o)):
+            assert np.array_equal(gates[name][:, t], want), (t, name)
+        h_s, c_s, _ = L.lstm_step_forward(x[:, t], h_s, c_s, Wx, Wh, b)  # its own GEMMs:
+        tol = 1e-12 if dtype == np.float64 else 1e-5                   # last-bit differences
+        np.testing.assert_allclose(h[:, t], h_s, rtol=0, atol=tol)
+    assert h.dtype == dtype
+
+
 @pytest.mark.parametrize("N, D, H", [(1, 1, 1), (3, 4, 2), (2, 3, 5)])
 def test_step_equals_lstmcell(N, D, H):
     rng = np.random.default_rng([7, N, D, H])

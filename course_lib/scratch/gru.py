@@ -183,8 +183,11 @@ def gru_forward(x, h0, Wx, Wh, bx, bh) -> tuple[np.ndarray, list]:
     h_t = check_shape(h0, (N, H), where, "h0", axes="(N, H)", finite=True)
     h = np.empty((N, T, H), dtype=np.result_type(x, h_t, Wx, Wh, bx, bh))
     # x_t Wx + bx does not depend on the recurrence: one (N·T, D) @ (D, 3H) product for all
-    # T steps (as cuDNN does), instead of T small ones inside the loop.
-    ax = (x.reshape(N * T, D) @ Wx + bx).reshape(N, T, 3 * H)
+    # T steps (as cuDNN does), instead of T small ones inside the loop; bx is added in place
+    # (a second (N·T, 3H) array would be fresh memory from the system: slower than the GEMM).
+    ax = x.reshape(N * T, D) @ Wx
+    ax += bx
+    ax = ax.reshape(N, T, 3 * H)
     caches = []
     for t in range(T):
         h_t, cache = _step(x[:, t], h_t, Wx, Wh, bx, bh, ax[:, t])
