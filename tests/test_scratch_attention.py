@@ -74,9 +74,11 @@ def test_padding_mask_marks_the_real_keys_and_broadcasts():
 # ---------------------------------------------------------------------------------------------
 
 # (leading axes, T_q, T_k, d, d_v): batch and heads, T_q != T_k, d != d_v, batch of one,
-# one query, no leading axes, T_k < T_q.
+# one query, no leading axes, T_k < T_q; longer sequences, where the max over keys takes
+# several halving steps with an odd count left over (65 → 32 + 1 → 16 ...).
 SDPA_SHAPES = [((2, 3), 5, 7, 8, 4), ((1,), 1, 6, 4, 5), ((3, 2), 4, 4, 2, 6), ((), 3, 9, 5, 3),
-               ((2, 1), 6, 2, 3, 3), ((1, 1), 1, 1, 1, 1)]
+               ((2, 1), 6, 2, 3, 3), ((1, 1), 1, 1, 1, 1), ((2, 2), 33, 64, 4, 4),
+               ((1,), 65, 65, 3, 2)]
 
 
 def _mask(kind, lead, T_q, T_k, rng):

@@ -250,6 +250,23 @@ def _check_qk(Q, K, mask, scale, where: str):
     return Q, K, mask, scale
 
 
+def _max_over_keys(St: np.ndarray) -> np.ndarray:
+    """``St.max(axis=-2, keepdims=True)`` for St (..., T_k, T_q), as a new array.
+
+    A pairwise (tree) reduction: the maximum of the first and second half of the keys, then
+    of the halves of that, log2(T_k) times. Each step is one elementwise ``np.maximum`` over
+    long runs of memory, where NumPy's reduction along a middle axis loops over short rows."""
+    n = St.shape[-2]
+    m = St
+    while n > 1:
+        half = n // 2
+        top = np.maximum(m[..., :half, :], m[..., half:2 * half, :])
+        if n % 2:                                               # an odd key left over
+            np.maximum(top[..., :1, :], m[..., 2 * half:n, :], out=top[..., :1, :])
+        m, n = top, half
+    return m.copy() if m is St else m
+
+
 def _weights(Q, K, mask, scale) -> np.ndarray:
     """A = softmax(scale · Q Kᵀ) over keys, masked scores −∞, fully masked rows 0.
 
@@ -265,8 +282,14 @@ def _weights(Q, K, mask, scale) -> np.ndarray:
     query replaces T_k divisions."""
     St = K @ np.swapaxes(Q * Q.dtype.type(scale), -1, -2)     # (..., T_k, T_q) = (scale Q Kᵀ)ᵀ
     if mask is not None:                                        # an additive mask, built on
-        St += np.where(np.swapaxes(mask, -1, -2), 0.0, -np.inf).astype(St.dtype)  # its shape
-    m = St.max(axis=-2, keepdims=True)                          # (..., 1, T_q) max over keys
+        add = np.where(np.swapaxes(mask, -1, -2), 0.0, -np.inf).astype(St.dtype)  # its shape
+        if add.shape[-2:] == St.shape[-2:] and add.size == add.shape[-2] * add.shape[-1]:
+            rows = St.reshape(-1, add.size)                     # one (T_k, T_q) for all: add it
+            rows += add.reshape(-1)                             # to rows of T_k·T_q (long
+        else:                                                   # inner loops; St is a fresh,
+            St += add                                           # contiguous array: a view)
+            St += add
+    m = _max_over_keys(St)                                      # (..., 1, T_q) max over keys
     if mask is not None:
         m[np.isneginf(m)] = 0.0                                 # queries with only −∞: exp → 0
     St -= m                                                     # every exponent ≤ 0
