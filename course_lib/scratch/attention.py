@@ -288,7 +288,6 @@ def _weights(Q, K, mask, scale) -> np.ndarray:
             rows += add.reshape(-1)                             # to rows of T_k·T_q (long
         else:                                                   # inner loops; St is a fresh,
             St += add                                           # contiguous array: a view)
-            St += add
     m = _max_over_keys(St)                                      # (..., 1, T_q) max over keys
     if mask is not None:
         m[np.isneginf(m)] = 0.0                                 # queries with only −∞: exp → 0
