@@ -86,7 +86,7 @@ def test_im2col_conv_on_a_batch_that_spans_many_transpose_blocks(dtype, tol):
     want = _torch_conv(x, w, b, s, p, d, g)
     out, cache = conv2d_forward(*(a.astype(dtype) for a in (x, w, b)), stride=s, padding=p)
     got = (out, *conv2d_backward(g.astype(dtype), cache))
-    for a, b_ in zip(got, want):
+    for a, b_ in zip(got, want, strict=True):
         assert a.dtype == dtype and a.flags.c_contiguous
         _close(a, b_, tol)
 

@@ -78,7 +78,7 @@ def test_fused_layer_is_the_plain_equations_bit_for_bit(N, T, D, H, dtype):
         c_t = f * c_t + i * g
         h_t = o * np.tanh(c_t)
         assert np.array_equal(h[:, t], h_t) and np.array_equal(gates["cell"][:, t], c_t)
-        for name, want in zip(L.GATE_NAMES, (i, f, g, o)):
+        for name, want in zip(L.GATE_NAMES, (i, f, g, o), strict=True):
             assert np.array_equal(gates[name][:, t], want), (t, name)
         h_s, c_s, _ = L.lstm_step_forward(x[:, t], h_s, c_s, Wx, Wh, b)  # its own GEMMs:
         tol = 1e-12 if dtype == np.float64 else 1e-5                   # last-bit differences
