@@ -11,7 +11,8 @@ markdown table and saves a bar chart of the ratios::
 How it measures, so that the ratio is fair:
 
 - both libraries get the same number of threads (``--threads``, default 2; NumPy's BLAS via
-  threadpoolctl, PyTorch via ``torch.set_num_threads``), and the counts are printed;
+  threadpoolctl, the scratch code's batch split via ``course_lib.scratch.parallel.set_threads``,
+  PyTorch via ``torch.set_num_threads``), and the counts are printed;
 - the runs are **interleaved** (scratch, torch, scratch, torch, ...), so a neighbour that
   loads the machine for a while slows both sides, not one;
 - each row reports the **median** time of each side and the ratio of the medians, with the
@@ -391,29 +392,37 @@ QUICK_CASES: list[Case] = [
 
 @contextmanager
 def _threads(n: int | None):
-    """Give NumPy's BLAS and PyTorch ``n`` threads each (None: leave both as they are)."""
+    """Give NumPy's BLAS, the scratch code's batch split and PyTorch ``n`` threads each (None:
+    leave them as they are)."""
     import torch
     from threadpoolctl import threadpool_limits
+
+    from course_lib.scratch import parallel
     if n is None:
         yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(n)
+    scratch_before = parallel.set_threads(n)
     try:
         with threadpool_limits(limits=n):
             yield
     finally:
         torch.set_num_threads(before)
+        parallel.set_threads(scratch_before)
 
 
 def thread_info() -> str:
-    """One line with the thread counts NumPy's BLAS and PyTorch will use right now."""
+    """One line with the thread counts NumPy's BLAS, the scratch code's batch split
+    (:mod:`course_lib.scratch.parallel`) and PyTorch will use right now."""
     import torch
     from threadpoolctl import threadpool_info
+
+    from course_lib.scratch.parallel import get_threads
     blas = [f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()
             if p["user_api"] == "blas"]
-    return (f"threads: NumPy BLAS {', '.join(blas) or 'unknown'}; "
-            f"PyTorch intra-op {torch.get_num_threads()}; OMP_WAIT_POLICY "
+    return (f"threads: NumPy BLAS {', '.join(blas) or 'unknown'}; scratch batch split "
+            f"{get_threads()}; PyTorch intra-op {torch.get_num_threads()}; OMP_WAIT_POLICY "
             f"{os.environ.get('OMP_WAIT_POLICY', 'unset (OpenMP threads spin after each call)')}")
 
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from course_lib.scratch.parallel import default_threads, set_threads
 from course_lib.scratch.validate import check_int
 from course_lib.versions import version_warnings
 
 #: Environment variables the course reads.
 DEVICE_ENV = "COURSE_DEVICE"      # "cpu", "cuda", "cuda:1", "mps": overrides the automatic choice
-THREADS_ENV = "COURSE_THREADS"    # number of CPU threads for PyTorch
 
 
 @dataclass
@@ -124,22 +124,6 @@ def choose_device(requested: str | None = None) -> tuple[object, str]:
     return torch.device("cpu"), "no CUDA or Apple MPS found"
 
 
-def default_threads() -> int:
-    """CPU threads for PyTorch: ``$COURSE_THREADS`` if set, else the usable cores (at most 8)."""
-    env = os.environ.get(THREADS_ENV)
-    if env:
-        try:
-            return check_int(int(env), "setup", THREADS_ENV, low=1)
-        except ValueError:
-            raise ValueError(f"setup: {THREADS_ENV} must be a positive integer, "
-                             f"got {env!r}") from None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
-
 def set_plot_defaults() -> None:
     """Matplotlib defaults shared by every chapter: readable sizes, no top/right spines."""
     import matplotlib as mpl
@@ -162,7 +146,9 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
 
     Args:
         seed: seed for Python, NumPy and PyTorch (0 ≤ seed < 2**32).
-        threads: PyTorch CPU threads; default ``$COURSE_THREADS`` or the usable cores (≤ 8).
+        threads: CPU threads for PyTorch and for the batch split of the scratch code
+            (:mod:`course_lib.scratch.parallel`); default ``$COURSE_THREADS`` or the usable
+            cores (≤ 8).
         device: force a device ("cpu", "cuda", "mps"); default ``$COURSE_DEVICE`` or automatic
             (CUDA, then Apple MPS, then CPU).
         quiet: print nothing (neither the summary line nor the package warnings).
@@ -176,6 +162,7 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
     n_threads = default_threads() if threads is None else check_int(threads, "setup", "threads",
                                                                        low=1)
     torch.set_num_threads(n_threads)
+    set_threads(n_threads)                       # the scratch code's batch split, too
     set_plot_defaults()
     dev, reason = choose_device(device)
     summary = (f"Python {platform.python_version()} · NumPy {np.__version__} · "

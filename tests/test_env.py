@@ -100,6 +100,18 @@ def test_threads(monkeypatch):
     assert 1 <= default_threads() <= 8
 
 
+def test_setup_gives_torch_and_the_scratch_batch_split_the_same_threads():
+    from course_lib.scratch.parallel import get_threads, set_threads
+    before = torch.get_num_threads(), set_threads(None)
+    try:
+        for n in (1, 3):
+            env = setup(seed=0, threads=n, quiet=True)
+            assert env.threads == torch.get_num_threads() == get_threads() == n
+    finally:
+        torch.set_num_threads(before[0])
+        set_threads(before[1])
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0"])
 def test_bad_seed(seed):
     with pytest.raises((TypeError, ValueError), match="seed"):

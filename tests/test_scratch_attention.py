@@ -224,6 +224,59 @@ def test_self_attention_is_permutation_equivariant():
     assert not np.allclose(out_pe_p, out_pe[:, perm])
 
 
+def _spy_threads(monkeypatch):
+    """Record the thread of every chunk that scaled_dot_product_attention(_backward) splits."""
+    import threading
+
+    from course_lib.scratch import attention
+    idents, real = [], attention.split_batch
+
+    def spy(fn, n, work, threads=None):
+        def chunk(sl):
+            idents.append(threading.get_ident())
+            fn(sl)
+        real(chunk, n, work, threads)
+
+    monkeypatch.setattr(attention, "split_batch", spy)
+    return idents
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["none", "causal", "padding", "random"])
+def test_the_batch_split_over_threads_is_bit_identical_to_one_thread(kind, dtype, threads,
+                                                                     monkeypatch):
+    """Work big enough to be split (course_lib.scratch.parallel): the same bits as one thread,
+    and (float64) torch's values; K and V shared by the heads (leading axes (6, 1))."""
+    from course_lib.scratch.parallel import set_threads
+    rng = np.random.default_rng([threads, len(kind), np.dtype(dtype).itemsize])
+    lead, T_q, T_k = (6, 2), 96, 100
+    Q = rng.normal(size=lead + (T_q, 8)).astype(dtype)
+    K, V = (rng.normal(size=(6, 1, T_k, n)).astype(dtype) for n in (8, 5))
+    dout = rng.normal(size=lead + (T_q, 5)).astype(dtype)
+    mask = _mask(kind, lead, T_q, T_k, rng)
+    before = set_threads(1)
+    try:
+        out1, cache1 = scaled_dot_product_attention(Q, K, V, mask)
+        grads1 = scaled_dot_product_attention_backward(dout, cache1)
+        set_threads(threads)
+        idents = _spy_threads(monkeypatch)
+        out, cache = scaled_dot_product_attention(Q, K, V, mask)
+        grads = scaled_dot_product_attention_backward(dout, cache)
+    finally:
+        set_threads(before)
+    assert len(set(idents)) > 1, "the work was not split"
+    for got, want in zip((out, cache.A, *grads), (out1, cache1.A, *grads1), strict=True):
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    if dtype == np.float64:
+        ref = _torch_sdpa(Q, np.broadcast_to(K, lead + (T_k, 8)).copy(),
+                          np.broadcast_to(V, lead + (T_k, 5)).copy(), mask, dout)
+        ref[2:] = [g.sum(axis=1, keepdims=True) for g in ref[2:]]
+        for got, want in zip((out, *grads), ref, strict=True):
+            assert rel_error(got, want) <= TOL
+
+
 def test_float32_inputs_stay_float32():
     rng = np.random.default_rng(6)
     Q, K, V = (rng.normal(size=(2, 3, 4)).astype(np.float32) for _ in range(3))

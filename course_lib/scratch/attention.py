@@ -63,6 +63,7 @@ import numpy as np
 
 from course_lib.scratch.functional import softmax
 from course_lib.scratch.norm import layernorm_forward
+from course_lib.scratch.parallel import split_batch
 from course_lib.scratch.validate import (
     as_array,
     as_float_array,
@@ -267,7 +268,7 @@ def _max_over_keys(St: np.ndarray) -> np.ndarray:
     return m.copy() if m is St else m
 
 
-def _weights(Q, K, mask, scale) -> np.ndarray:
+def _weights(Q, K, mask, scale, out: np.ndarray | None = None) -> np.ndarray:
     """A = softmax(scale · Q Kᵀ) over keys, masked scores −∞, fully masked rows 0.
 
     The softmax is written out here, in place and in the dtype of Q (``functional.softmax``
@@ -279,8 +280,8 @@ def _weights(Q, K, mask, scale) -> np.ndarray:
     result is the transposed view of Aᵀ (no copy): ``A @ V`` and the backward pass hand the
     transposition to BLAS. Also: the scale multiplies Q (T_q·d numbers) rather than the scores
     (T_q·T_k), the sum is an ``einsum`` (faster than ``sum()`` here), and one reciprocal per
-    query replaces T_k divisions."""
-    St = K @ np.swapaxes(Q * Q.dtype.type(scale), -1, -2)     # (..., T_k, T_q) = (scale Q Kᵀ)ᵀ
+    query replaces T_k divisions. ``out``: a C-contiguous array (..., T_k, T_q) for Aᵀ."""
+    St = np.matmul(K, np.swapaxes(Q * Q.dtype.type(scale), -1, -2), out=out)  # (scale Q Kᵀ)ᵀ
     if mask is not None:                                        # an additive mask, built on
         add = np.where(np.swapaxes(mask, -1, -2), 0.0, -np.inf).astype(St.dtype)  # its shape
         if add.shape[-2:] == St.shape[-2:] and add.size == add.shape[-2] * add.shape[-1]:
@@ -348,9 +349,32 @@ def scaled_dot_product_attention(Q, K, V, mask=None, *, scale: float | None = No
     except ValueError:
         raise ValueError(f"{where}: the leading (batch) axes of Q {Q.shape}, K {K.shape} and "
                          f"V {V.shape} must broadcast") from None
-    A = _weights(Q, K, mask, scale)                             # (..., T_q, T_k)
-    out = A @ V                                                 # (..., T_q, d_v)
-    return out, AttentionCache(Q, K, V, A, mask, scale)
+    # Split the batch over the cores, as torch's CPU kernel does (see course_lib.scratch.
+    # parallel): each chunk writes its slice of Aᵀ and of the output, made here beforehand.
+    n, cut = _batch_split(Q, K, V, mask)
+    St = np.empty(np.broadcast_shapes(Q.shape[:-2], K.shape[:-2]) + (K.shape[-2], Q.shape[-2]),
+                  np.result_type(Q, K))                         # Aᵀ (..., T_k, T_q)
+    out = np.empty(np.broadcast_shapes(St.shape[:-2], V.shape[:-2]) + (Q.shape[-2], V.shape[-1]),
+                   np.result_type(St, V))                       # (..., T_q, d_v)
+
+    def part(sl: slice) -> None:
+        A = _weights(cut(Q, sl), cut(K, sl), cut(mask, sl), scale, out=cut(St, sl))
+        np.matmul(A, cut(V, sl), out=cut(out, sl))
+
+    split_batch(part, n, work=St.size)
+    return out, AttentionCache(Q, K, V, np.swapaxes(St, -1, -2), mask, scale)
+
+
+def _batch_split(Q, K, V, mask):
+    """``(n, cut)``: the arrays' shared leading (batch) axis of n items, and ``cut(x, sl)``,
+    which takes the items ``sl`` of an array that has that axis and leaves a broadcast one
+    (a mask (T_q, T_k) or (1, ...)) whole. ``(1, ...)`` when the leading axes are broadcast
+    (e.g. K with fewer dimensions than Q): then there is nothing to split."""
+    nd, n = Q.ndim, Q.shape[0]
+    if nd < 3 or K.ndim != nd or V.ndim != nd or K.shape[0] != n or V.shape[0] != n:
+        return 1, lambda x, sl: x
+    return n, lambda x, sl: (x[sl] if x is not None and x.ndim == nd and x.shape[0] == n
+                             else x)
 
 
 def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -381,13 +405,25 @@ def scaled_dot_product_attention_backward(dout, cache: AttentionCache
     dout = check_grad_shape(dout, out_shape, where)
     # The same formulas in the transposed layout of the forward pass (keys down the rows):
     # dA = dout Vᵀ, dS = A ⊙ (dA − Σ_keys dA ⊙ A), dQ = s dS K, dK = s dSᵀ Q, dV = Aᵀ dout.
-    At = np.swapaxes(A, -1, -2)                                 # (..., T_k, T_q)
-    dV = At @ dout                                              # (..., T_k, d_v)
-    dAt = V @ np.swapaxes(dout, -1, -2)                         # (..., T_k, T_q) = dAᵀ
-    dSt = At * (dAt - np.einsum("...kq,...kq->...q", dAt, At)[..., None, :])  # softmax bwd
-    dQ = s * (np.swapaxes(dSt, -1, -2) @ K)                     # (..., T_q, d)
-    dK = s * (dSt @ Q)                                          # (..., T_k, d)
-    return _sum_to_shape(dQ, Q.shape), _sum_to_shape(dK, K.shape), _sum_to_shape(dV, V.shape)
+    # The batch is split over the cores as in the forward pass.
+    n, cut = _batch_split(Q, K, V, None)
+    dtypes = (np.result_type(A, dout, Q, K, V),) * 2 + (np.result_type(A, dout),)
+    grads = [np.empty(x.shape, dt) for x, dt in zip((Q, K, V), dtypes, strict=True)]
+
+    def part(sl: slice) -> None:
+        At = np.swapaxes(cut(A, sl), -1, -2)                    # (..., T_k, T_q)
+        g = cut(dout, sl)
+        dV = At @ g                                             # (..., T_k, d_v)
+        dAt = cut(V, sl) @ np.swapaxes(g, -1, -2)               # (..., T_k, T_q) = dAᵀ
+        dSt = At * (dAt - np.einsum("...kq,...kq->...q", dAt, At)[..., None, :])  # softmax bwd
+        dQ = s * (np.swapaxes(dSt, -1, -2) @ cut(K, sl))        # (..., T_q, d)
+        dK = s * (dSt @ cut(Q, sl))                             # (..., T_k, d)
+        for grad, dx in zip(grads, (dQ, dK, dV), strict=True):
+            dst = cut(grad, sl)
+            dst[...] = _sum_to_shape(dx, dst.shape)
+
+    split_batch(part, n, work=A.size)
+    return tuple(grads)
 
 
 # ---------------------------------------------------------------------------------------------
