@@ -349,27 +349,28 @@ def scaled_dot_product_attention(Q, K, V, mask=None, *, scale: float | None = No
     except ValueError:
         raise ValueError(f"{where}: the leading (batch) axes of Q {Q.shape}, K {K.shape} and "
                          f"V {V.shape} must broadcast") from None
-    # Split the batch over the cores, as torch's CPU kernel does (see course_lib.scratch.
-    # parallel): each chunk writes its slice of Aᵀ and of the output, made here beforehand.
-    n, cut = _batch_split(Q, K, V, mask)
-    St = np.empty(np.broadcast_shapes(Q.shape[:-2], K.shape[:-2]) + (K.shape[-2], Q.shape[-2]),
-                  np.result_type(Q, K))                         # Aᵀ (..., T_k, T_q)
-    out = np.empty(np.broadcast_shapes(St.shape[:-2], V.shape[:-2]) + (Q.shape[-2], V.shape[-1]),
-                   np.result_type(St, V))                       # (..., T_q, d_v)
+    At = np.empty(np.broadcast_shapes(Q.shape[:-2], K.shape[:-2]) + (K.shape[-2], Q.shape[-2]),
+                  np.result_type(Q, K))                         # Aᵀ (..., T_k, T_q), to fill
+    out = np.empty(np.broadcast_shapes(At.shape[:-2], V.shape[:-2]) + (Q.shape[-2], V.shape[-1]),
+                   np.result_type(At, V))                       # (..., T_q, d_v), to fill
 
-    def part(sl: slice) -> None:
-        A = _weights(cut(Q, sl), cut(K, sl), cut(mask, sl), scale, out=cut(St, sl))
-        np.matmul(A, cut(V, sl), out=cut(out, sl))
+    def attend(Q, K, V, mask, At, out):                         # the formulas, on a batch chunk
+        A = _weights(Q, K, mask, scale, out=At)                 # softmax(scale Q Kᵀ), masked
+        np.matmul(A, V, out=out)                                # A V
 
-    split_batch(part, n, work=St.size)
-    return out, AttentionCache(Q, K, V, np.swapaxes(St, -1, -2), mask, scale)
+    # Split the batch over the CPU cores, as torch's CPU kernel does (course_lib.scratch.
+    # parallel): each chunk of the leading axis fills its slice of Aᵀ and of out.
+    n, cut = _batch_split(Q, K, V)
+    split_batch(lambda sl: attend(*(cut(x, sl) for x in (Q, K, V, mask, At, out))), n,
+                work=At.size)
+    return out, AttentionCache(Q, K, V, np.swapaxes(At, -1, -2), mask, scale)
 
 
-def _batch_split(Q, K, V, mask):
-    """``(n, cut)``: the arrays' shared leading (batch) axis of n items, and ``cut(x, sl)``,
-    which takes the items ``sl`` of an array that has that axis and leaves a broadcast one
-    (a mask (T_q, T_k) or (1, ...)) whole. ``(1, ...)`` when the leading axes are broadcast
-    (e.g. K with fewer dimensions than Q): then there is nothing to split."""
+def _batch_split(Q, K, V):
+    """``(n, cut)``: the leading (batch) axis of n items that Q, K and V share, and
+    ``cut(x, sl)``, which takes the items ``sl`` of an array with that axis and leaves an array
+    broadcast along it (None, a mask (T_q, T_k) or (1, ...)) whole. ``(1, ...)`` when the
+    leading axes are broadcast (e.g. K with fewer dimensions than Q): nothing to split."""
     nd, n = Q.ndim, Q.shape[0]
     if nd < 3 or K.ndim != nd or V.ndim != nd or K.shape[0] != n or V.shape[0] != n:
         return 1, lambda x, sl: x
@@ -403,26 +404,23 @@ def scaled_dot_product_attention_backward(dout, cache: AttentionCache
     Q, K, V, A, s = cache.Q, cache.K, cache.V, cache.A, cache.scale
     out_shape = np.broadcast_shapes(A.shape[:-2], V.shape[:-2]) + (A.shape[-2], V.shape[-1])
     dout = check_grad_shape(dout, out_shape, where)
-    # The same formulas in the transposed layout of the forward pass (keys down the rows):
-    # dA = dout Vᵀ, dS = A ⊙ (dA − Σ_keys dA ⊙ A), dQ = s dS K, dK = s dSᵀ Q, dV = Aᵀ dout.
-    # The batch is split over the cores as in the forward pass.
-    n, cut = _batch_split(Q, K, V, None)
     dtypes = (np.result_type(A, dout, Q, K, V),) * 2 + (np.result_type(A, dout),)
-    grads = [np.empty(x.shape, dt) for x, dt in zip((Q, K, V), dtypes, strict=True)]
+    grads = [np.empty(x.shape, dt) for x, dt in zip((Q, K, V), dtypes, strict=True)]  # to fill
 
-    def part(sl: slice) -> None:
-        At = np.swapaxes(cut(A, sl), -1, -2)                    # (..., T_k, T_q)
-        g = cut(dout, sl)
-        dV = At @ g                                             # (..., T_k, d_v)
-        dAt = cut(V, sl) @ np.swapaxes(g, -1, -2)               # (..., T_k, T_q) = dAᵀ
+    def backward(Q, K, V, A, dout, dQ, dK, dV):                 # the formulas, on a batch chunk
+        # In the transposed layout of the forward pass (keys down the rows): dA = dout Vᵀ,
+        # dS = A ⊙ (dA − Σ_keys dA ⊙ A), dQ = s dS K, dK = s dSᵀ Q, dV = Aᵀ dout.
+        At = np.swapaxes(A, -1, -2)                             # (..., T_k, T_q)
+        dAt = V @ np.swapaxes(dout, -1, -2)                     # (..., T_k, T_q) = dAᵀ
         dSt = At * (dAt - np.einsum("...kq,...kq->...q", dAt, At)[..., None, :])  # softmax bwd
-        dQ = s * (np.swapaxes(dSt, -1, -2) @ cut(K, sl))        # (..., T_q, d)
-        dK = s * (dSt @ cut(Q, sl))                             # (..., T_k, d)
-        for grad, dx in zip(grads, (dQ, dK, dV), strict=True):
-            dst = cut(grad, sl)
-            dst[...] = _sum_to_shape(dx, dst.shape)
+        dQ[...] = _sum_to_shape(s * (np.swapaxes(dSt, -1, -2) @ K), dQ.shape)  # (..., T_q, d)
+        dK[...] = _sum_to_shape(s * (dSt @ Q), dK.shape)                       # (..., T_k, d)
+        dV[...] = _sum_to_shape(At @ dout, dV.shape)                           # (..., T_k, d_v)
 
-    split_batch(part, n, work=A.size)
+    # The batch is split over the CPU cores as in the forward pass.
+    n, cut = _batch_split(Q, K, V)
+    split_batch(lambda sl: backward(*(cut(x, sl) for x in (Q, K, V, A, dout, *grads))), n,
+                work=A.size)
     return tuple(grads)
 
 
