@@ -8,6 +8,7 @@ framework in the way. Each module is taught in one chapter (later chapters reuse
 module              ch.   what it holds
 ==================  ====  ==================================================================
 validate            --    the input checks every public function uses (clear error messages)
+parallel            12    split_batch: a batch split over the CPU cores on threads (attention)
 functional          03    sigmoid, log_sigmoid, softmax, log_softmax, logsumexp, one_hot
 linalg              01    projections, eigendecomposition, SVD, low-rank approximation
 sparse_coding       01    ISTA sparse coding and dictionary learning
