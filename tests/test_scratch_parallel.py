@@ -109,13 +109,20 @@ def _child(queue):
     queue.put(out.tolist())
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="no fork on this platform (Windows)")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_makes_its_own_threads():
+    """A DataLoader's workers are forked on Linux: the child must not wait on the parent's
+    threads, which it does not have."""
     _record(4, BIG, 2)                                        # the parent's pool exists
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(queue,))
     child.start()
     child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
     assert child.exitcode == 0, "the forked child hung or failed in split_batch"
     assert queue.get(timeout=5) == (-np.arange(12.0)).tolist()
     assert parallel._pool[0] != child.pid
