@@ -403,13 +403,11 @@ def _threads(n: int | None):
         return
     before = torch.get_num_threads()
     torch.set_num_threads(n)
-    scratch_before = parallel.set_threads(n)
     try:
-        with threadpool_limits(limits=n):
+        with threadpool_limits(limits=n), parallel.use_threads(n):
             yield
     finally:
         torch.set_num_threads(before)
-        parallel.set_threads(scratch_before)
 
 
 def thread_info() -> str:

@@ -101,15 +101,15 @@ def test_threads(monkeypatch):
 
 
 def test_setup_gives_torch_and_the_scratch_batch_split_the_same_threads():
-    from course_lib.scratch.parallel import get_threads, set_threads
-    before = torch.get_num_threads(), set_threads(None)
+    from course_lib.scratch.parallel import get_threads, use_threads
+    before = torch.get_num_threads()
     try:
-        for n in (1, 3):
-            env = setup(seed=0, threads=n, quiet=True)
-            assert env.threads == torch.get_num_threads() == get_threads() == n
+        with use_threads(None):
+            for n in (1, 3):
+                env = setup(seed=0, threads=n, quiet=True)
+                assert env.threads == torch.get_num_threads() == get_threads() == n
     finally:
-        torch.set_num_threads(before[0])
-        set_threads(before[1])
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0"])

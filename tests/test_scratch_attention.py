@@ -248,23 +248,20 @@ def test_the_batch_split_over_threads_is_bit_identical_to_one_thread(kind, dtype
                                                                      monkeypatch):
     """Work big enough to be split (course_lib.scratch.parallel): the same bits as one thread,
     and (float64) torch's values; K and V shared by the heads (leading axes (6, 1))."""
-    from course_lib.scratch.parallel import set_threads
+    from course_lib.scratch.parallel import use_threads
     rng = np.random.default_rng([threads, len(kind), np.dtype(dtype).itemsize])
     lead, T_q, T_k = (6, 2), 96, 100
     Q = rng.normal(size=lead + (T_q, 8)).astype(dtype)
     K, V = (rng.normal(size=(6, 1, T_k, n)).astype(dtype) for n in (8, 5))
     dout = rng.normal(size=lead + (T_q, 5)).astype(dtype)
     mask = _mask(kind, lead, T_q, T_k, rng)
-    before = set_threads(1)
-    try:
+    with use_threads(1):
         out1, cache1 = scaled_dot_product_attention(Q, K, V, mask)
         grads1 = scaled_dot_product_attention_backward(dout, cache1)
-        set_threads(threads)
-        idents = _spy_threads(monkeypatch)
+    idents = _spy_threads(monkeypatch)
+    with use_threads(threads):
         out, cache = scaled_dot_product_attention(Q, K, V, mask)
         grads = scaled_dot_product_attention_backward(dout, cache)
-    finally:
-        set_threads(before)
     assert len(set(idents)) > 1, "the work was not split"
     for got, want in zip((out, cache.A, *grads), (out1, cache1.A, *grads1), strict=True):
         assert got.dtype == dtype and got.shape == want.shape

@@ -15,6 +15,7 @@ from course_lib.scratch.parallel import (
     get_threads,
     set_threads,
     split_batch,
+    use_threads,
 )
 
 BIG = 100 * MIN_WORK_PER_THREAD          # enough work for any number of threads used here
@@ -70,6 +71,17 @@ def test_the_default_thread_count_comes_from_set_threads(monkeypatch):
         assert len(_record(8, BIG, None)) == 2
     finally:
         set_threads(before)
+
+
+def test_use_threads_restores_the_setting_even_when_the_block_raises():
+    before = get_threads()
+    with use_threads(5):
+        assert get_threads() == 5
+        with pytest.raises(KeyError), use_threads(1):
+            assert get_threads() == 1
+            raise KeyError
+        assert get_threads() == 5
+    assert get_threads() == before
 
 
 def test_a_split_inside_a_worker_runs_serially():

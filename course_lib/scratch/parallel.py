@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from course_lib.scratch.validate import check_int
 
-__all__ = ["THREADS_ENV", "default_threads", "get_threads", "set_threads", "split_batch"]
+__all__ = ["THREADS_ENV", "default_threads", "get_threads", "set_threads", "use_threads",
+           "split_batch"]
 
 THREADS_ENV = "COURSE_THREADS"          # number of CPU threads (PyTorch and the scratch code)
 
@@ -66,6 +68,17 @@ def set_threads(n: int | None) -> int | None:
     before = _threads
     _threads = None if n is None else check_int(n, "set_threads", "n", low=1)
     return before
+
+
+@contextmanager
+def use_threads(n: int | None) -> Iterator[None]:
+    """``with use_threads(n):`` :func:`set_threads` ``(n)`` inside the block, and the previous
+    setting back after it (also when the block raises)."""
+    before = set_threads(n)
+    try:
+        yield
+    finally:
+        set_threads(before)
 
 
 def get_threads() -> int:
